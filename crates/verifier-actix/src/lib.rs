@@ -1,0 +1,1 @@
+//! actix integration for oidc-jwt-verifier (in progress).

@@ -1,0 +1,111 @@
+//! `Authorization: Bearer` parsing and the framework-neutral failure response, so the
+//! framework crates only translate types.
+
+use std::time::Duration;
+
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use http::StatusCode;
+
+use crate::error::{AuthError, ErrorCode};
+
+/// Default `Retry-After` for 503 responses when the lifecycle has no better estimate.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The token from an `Authorization` header value: scheme `Bearer` in any case, one or
+/// more spaces, then the token. Anything else is `missing_token` (RFC 6750 §3.1: a
+/// request without bearer credentials gets a challenge without an error code).
+///
+/// ```
+/// use http::HeaderValue;
+/// use verifier_core::bearer::bearer_token;
+/// assert_eq!(bearer_token(&HeaderValue::from_static("bearer  abc.def.ghi")).unwrap(), "abc.def.ghi");
+/// assert!(bearer_token(&HeaderValue::from_static("Basic dXNlcjpwYXNz")).is_err());
+/// assert!(bearer_token(&HeaderValue::from_static("Bearer")).is_err());
+/// ```
+pub fn bearer_token(value: &HeaderValue) -> Result<&str, AuthError> {
+    let missing = || AuthError::new(ErrorCode::MissingToken);
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, rest) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(missing());
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token)
+}
+
+/// The bearer token from request headers (first `Authorization` header).
+///
+/// `Ok(None)` when there is no `Authorization` header at all, so optional-auth routes can
+/// tell "no credentials" from "bad credentials"; another scheme is also `Ok(None)`.
+pub fn bearer_from_headers(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    match headers.get(AUTHORIZATION) {
+        None => Ok(None),
+        Some(value) => match bearer_token(value) {
+            Ok(token) => Ok(Some(token)),
+            Err(_) if !is_bearer_scheme(value) => Ok(None),
+            Err(err) => Err(err),
+        },
+    }
+}
+
+fn is_bearer_scheme(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() >= 6 && bytes[..6].eq_ignore_ascii_case(b"bearer")
+}
+
+/// The response parts for a refused request: status, headers and JSON body.
+///
+/// 401/403 carry `WWW-Authenticate` (RFC 6750); 503 carries `Retry-After` instead. The
+/// body is `{"code": "...", "detail": "..."}` as `application/json`.
+///
+/// ```
+/// use verifier_core::{bearer::ErrorResponse, AuthError, ErrorCode};
+/// let resp = ErrorResponse::new(&AuthError::new(ErrorCode::MissingToken), Some("api"));
+/// assert_eq!(resp.status.as_u16(), 401);
+/// assert_eq!(resp.headers[0].1, r#"Bearer realm="api""#);
+/// assert_eq!(resp.body, r#"{"code":"missing_token","detail":"Missing access token"}"#);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ErrorResponse {
+    /// 401, 403 or 503.
+    pub status: StatusCode,
+    /// `WWW-Authenticate` or `Retry-After`, then `Content-Type`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The JSON body.
+    pub body: String,
+}
+
+impl ErrorResponse {
+    /// Builds the response for `err`, with `realm` in the challenge when given.
+    pub fn new(err: &AuthError, realm: Option<&str>) -> Self {
+        let mut headers = Vec::with_capacity(2);
+        if let Some(challenge) = err.www_authenticate(realm) {
+            headers.push((WWW_AUTHENTICATE, challenge));
+        } else if err.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let after = err.retry_after().unwrap_or(DEFAULT_RETRY_AFTER);
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            headers.push((RETRY_AFTER, HeaderValue::from(secs.max(1))));
+        }
+        headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        let body =
+            serde_json::json!({"code": err.code().as_str(), "detail": err.message()}).to_string();
+        ErrorResponse {
+            status: err.status(),
+            headers,
+            body,
+        }
+    }
+
+    /// As an `http::Response` with any body type built from a `String`.
+    pub fn into_response<B: From<String>>(self) -> http::Response<B> {
+        let mut response = http::Response::new(B::from(self.body));
+        *response.status_mut() = self.status;
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}

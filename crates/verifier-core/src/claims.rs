@@ -1,0 +1,351 @@
+//! The claims policy (pipeline steps 11-12) and the public [`Claims`] type.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::{DeserializeOwned, IntoDeserializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::AuthConfig;
+use crate::error::{AuthError, ErrorCode};
+
+/// The verified claims of an access token: a JSON object with typed accessors.
+///
+/// ```
+/// # use verifier_core::Claims;
+/// # fn show(claims: &Claims) {
+/// println!("{:?} {:?}", claims.sub(), claims.scopes());
+/// #[derive(serde::Deserialize)]
+/// struct Mine { sub: String, tenant: Option<String> }
+/// let mine: Mine = claims.deserialize().unwrap();
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Claims {
+    map: Map<String, Value>,
+    #[serde(skip)]
+    names: Arc<ClaimNames>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ClaimNames {
+    pub(crate) scope: String,
+    pub(crate) permissions: String,
+}
+
+impl ClaimNames {
+    pub(crate) fn from_config(config: &AuthConfig) -> Arc<Self> {
+        Arc::new(ClaimNames {
+            scope: config.scope_claim().to_owned(),
+            permissions: config.permissions_claim().to_owned(),
+        })
+    }
+}
+
+impl Claims {
+    pub(crate) fn new(map: Map<String, Value>, names: Arc<ClaimNames>) -> Self {
+        Claims { map, names }
+    }
+
+    /// Claims from a JSON object (for tests and custom pipelines), with the default
+    /// `scope` / `permissions` claim names. Nothing is verified.
+    pub fn from_map(map: Map<String, Value>) -> Self {
+        Claims::new(
+            map,
+            Arc::new(ClaimNames {
+                scope: "scope".into(),
+                permissions: "permissions".into(),
+            }),
+        )
+    }
+
+    /// Any claim by name.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
+    }
+    /// A claim as a string, when it is one.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.map.get(name).and_then(Value::as_str)
+    }
+    /// `iss`.
+    pub fn iss(&self) -> Option<&str> {
+        self.get_str("iss")
+    }
+    /// `sub`.
+    pub fn sub(&self) -> Option<&str> {
+        self.get_str("sub")
+    }
+    /// `jti`.
+    pub fn jti(&self) -> Option<&str> {
+        self.get_str("jti")
+    }
+    /// `aud` as a list (a single string becomes one entry).
+    pub fn aud(&self) -> Vec<&str> {
+        match self.map.get("aud") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+    /// `exp` in seconds since the epoch.
+    pub fn exp(&self) -> Option<f64> {
+        self.map.get("exp").and_then(Value::as_f64)
+    }
+    /// `nbf` in seconds since the epoch.
+    pub fn nbf(&self) -> Option<f64> {
+        self.map.get("nbf").and_then(Value::as_f64)
+    }
+    /// `iat` in seconds since the epoch.
+    pub fn iat(&self) -> Option<f64> {
+        self.map.get("iat").and_then(Value::as_f64)
+    }
+    /// The scopes, read from the configured scope claim (string or array).
+    pub fn scopes(&self) -> Vec<&str> {
+        string_set(self.map.get(&self.names.scope))
+    }
+    /// The permissions, read from the configured permissions claim (string or array).
+    pub fn permissions(&self) -> Vec<&str> {
+        string_set(self.map.get(&self.names.permissions))
+    }
+    /// Whether the token carries this scope.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().contains(&scope)
+    }
+    /// Whether the token carries this permission.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions().contains(&permission)
+    }
+    /// The whole object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+    /// Takes the whole object.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.map
+    }
+    /// Checks per-route scopes: `insufficient_scope` (403) listing the missing ones, sorted.
+    ///
+    /// ```
+    /// # use verifier_core::{Claims, ErrorCode};
+    /// let claims = Claims::from_map(serde_json::json!({"scope": "read write"}).as_object().unwrap().clone());
+    /// assert!(claims.require_scopes(&["read"]).is_ok());
+    /// let err = claims.require_scopes(&["write", "admin", "read"]).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::InsufficientScope);
+    /// assert_eq!(err.required_scopes(), ["admin"]);
+    /// ```
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
+        let required: Vec<String> = required.iter().map(|s| s.as_ref().to_owned()).collect();
+        require(
+            self.map.get(&self.names.scope),
+            &required,
+            ErrorCode::InsufficientScope,
+        )
+    }
+    /// Checks per-route permissions: `insufficient_permissions` (403) listing the missing ones.
+    pub fn require_permissions<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
+        let required: Vec<String> = required.iter().map(|s| s.as_ref().to_owned()).collect();
+        require(
+            self.map.get(&self.names.permissions),
+            &required,
+            ErrorCode::InsufficientPermissions,
+        )
+    }
+    /// Deserializes the claims into the caller's own type.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize((&self.map).into_deserializer())
+    }
+}
+
+/// Scopes / permissions: a whitespace-separated string, or an array whose string
+/// elements are taken verbatim (others ignored); anything else is empty.
+fn string_set(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => s.split_whitespace().collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Seconds since the epoch, as the time claims use.
+pub(crate) fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn present<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    claims.get(name).filter(|v| !v.is_null())
+}
+
+/// A time claim must be a JSON number (numeric strings and other shapes are refused).
+fn time_claim(
+    claims: &Map<String, Value>,
+    name: &str,
+    code: ErrorCode,
+) -> Result<Option<f64>, AuthError> {
+    match present(claims, name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or_else(|| AuthError::new(code)),
+        Some(_) => Err(AuthError::new(code)),
+    }
+}
+
+fn audience_matches(aud: &Value, config: &AuthConfig) -> Result<(), AuthError> {
+    let wanted = config.audiences();
+    match aud {
+        Value::String(s) if s.is_empty() => Err(AuthError::missing_claim("aud")),
+        Value::String(s) => {
+            if wanted.iter().any(|w| w == s) {
+                Ok(())
+            } else {
+                Err(AuthError::new(ErrorCode::InvalidAudience))
+            }
+        }
+        Value::Array(items) if items.is_empty() => Err(AuthError::missing_claim("aud")),
+        Value::Array(items) => {
+            let mut found = false;
+            for item in items {
+                match item {
+                    Value::String(s) => found |= wanted.iter().any(|w| w == s),
+                    _ => return Err(AuthError::new(ErrorCode::InvalidAudience)),
+                }
+            }
+            if found {
+                Ok(())
+            } else {
+                Err(AuthError::new(ErrorCode::InvalidAudience))
+            }
+        }
+        _ => Err(AuthError::new(ErrorCode::InvalidAudience)),
+    }
+}
+
+/// The cheap checks on unverified claims that gate an unknown-kid refresh: issuer,
+/// audience and expiry already pass. A token that fails them cannot make us fetch.
+pub(crate) fn passes_cheap_checks(
+    claims: &Map<String, Value>,
+    config: &AuthConfig,
+    now: f64,
+) -> bool {
+    let leeway = config.leeway().as_secs_f64();
+    let exp_ok = matches!(time_claim(claims, "exp", ErrorCode::MalformedToken), Ok(Some(exp)) if exp > now - leeway);
+    let iss_ok = matches!(present(claims, "iss"), Some(Value::String(s)) if s == config.issuer());
+    let aud_ok = present(claims, "aud").is_some_and(|a| audience_matches(a, config).is_ok());
+    exp_ok && iss_ok && aud_ok
+}
+
+/// Step 11 and 12: time, issuer, audience, subject/id types, then scopes and permissions.
+pub(crate) fn validate(
+    claims: &Map<String, Value>,
+    config: &AuthConfig,
+    now: f64,
+) -> Result<(), AuthError> {
+    for name in ["exp", "iss", "aud"] {
+        if present(claims, name).is_none() {
+            return Err(AuthError::missing_claim(name));
+        }
+    }
+    let leeway = config.leeway().as_secs_f64();
+    let exp = time_claim(claims, "exp", ErrorCode::MalformedToken)?;
+    let nbf = time_claim(claims, "nbf", ErrorCode::MalformedToken)?;
+    let iat = time_claim(claims, "iat", ErrorCode::InvalidToken)?;
+    if exp.is_some_and(|exp| exp <= now - leeway) {
+        return Err(AuthError::new(ErrorCode::TokenExpired));
+    }
+    if nbf.is_some_and(|nbf| nbf > now + leeway) || iat.is_some_and(|iat| iat > now + leeway) {
+        return Err(AuthError::new(ErrorCode::TokenNotYetValid));
+    }
+    match present(claims, "iss") {
+        Some(Value::String(s)) if s == config.issuer() => {}
+        _ => return Err(AuthError::new(ErrorCode::InvalidIssuer)),
+    }
+    if let Some(aud) = present(claims, "aud") {
+        audience_matches(aud, config)?;
+    }
+    for name in ["sub", "jti"] {
+        if let Some(v) = claims.get(name) {
+            if !v.is_string() {
+                return Err(AuthError::new(ErrorCode::InvalidToken));
+            }
+        }
+    }
+    require(
+        claims.get(config.scope_claim()),
+        config.required_scopes(),
+        ErrorCode::InsufficientScope,
+    )?;
+    require(
+        claims.get(config.permissions_claim()),
+        config.required_permissions(),
+        ErrorCode::InsufficientPermissions,
+    )
+}
+
+/// Checks that every `required` entry is in the claim; the error lists the missing ones, sorted.
+pub(crate) fn require(
+    value: Option<&Value>,
+    required: &[String],
+    code: ErrorCode,
+) -> Result<(), AuthError> {
+    if required.is_empty() {
+        return Ok(());
+    }
+    let have = string_set(value);
+    let missing: Vec<&str> = required
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !have.contains(r))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let err = AuthError::new(code);
+    Err(match code {
+        ErrorCode::InsufficientPermissions => err.with_required_permissions(missing),
+        _ => err.with_required_scopes(missing),
+    })
+}
+
+/// Types the framework extractors can hand to handlers: [`Claims`] itself, or any
+/// `serde` type the verified claims deserialize into.
+///
+/// A deserialization failure is `invalid_token` (401): the token verified but lacks
+/// what the application's claims type requires. The cause is kept as the error source.
+///
+/// ```
+/// use verifier_core::{Claims, FromClaims};
+/// #[derive(serde::Deserialize)]
+/// struct Mine { sub: String }
+/// let claims = Claims::from_map(serde_json::json!({"sub": "u1"}).as_object().unwrap().clone());
+/// let mine = Mine::from_claims(claims.clone()).unwrap();
+/// assert_eq!(mine.sub, "u1");
+/// assert_eq!(Claims::from_claims(claims).unwrap().sub(), Some("u1"));
+/// ```
+pub trait FromClaims: Sized {
+    /// Converts verified claims.
+    fn from_claims(claims: Claims) -> Result<Self, AuthError>;
+}
+
+impl FromClaims for Claims {
+    fn from_claims(claims: Claims) -> Result<Self, AuthError> {
+        Ok(claims)
+    }
+}
+
+impl<T: DeserializeOwned> FromClaims for T {
+    fn from_claims(claims: Claims) -> Result<Self, AuthError> {
+        T::deserialize(claims.map.into_deserializer())
+            .map_err(|e| AuthError::new(ErrorCode::InvalidToken).with_source(e))
+    }
+}

@@ -1,0 +1,435 @@
+//! The error model: stable codes, HTTP statuses, messages and the RFC 6750 challenge.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderValue, StatusCode};
+
+/// A stable, machine-readable reason for refusing a request.
+///
+/// The string form ([`ErrorCode::as_str`]) is part of the public contract: it appears
+/// in JSON error bodies and CLI output and never changes between releases.
+///
+/// ```
+/// use verifier_core::ErrorCode;
+/// assert_eq!(ErrorCode::TokenExpired.as_str(), "token_expired");
+/// assert_eq!(ErrorCode::InsufficientScope.status().as_u16(), 403);
+/// assert_eq!(ErrorCode::JwksFetchFailed.status().as_u16(), 503);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// No bearer token was presented (401).
+    MissingToken,
+    /// The token is not a well-formed compact JWS, or is too large (401).
+    MalformedToken,
+    /// The header carries `jku`, `x5u` or `crit` (401).
+    ForbiddenHeader,
+    /// The header `alg` is `none`, not allowed, or does not fit the key (401).
+    DisallowedAlg,
+    /// The header has no usable `kid` (401).
+    MissingKid,
+    /// No key with the token's `kid` is published (401).
+    KeyNotFound,
+    /// The signature does not verify (401).
+    InvalidSignature,
+    /// `exp` has passed (401).
+    TokenExpired,
+    /// `nbf` or `iat` lies in the future (401).
+    TokenNotYetValid,
+    /// `iss` is not the configured issuer (401).
+    InvalidIssuer,
+    /// `aud` names none of the configured audiences (401).
+    InvalidAudience,
+    /// A required claim is absent (401).
+    MissingClaim,
+    /// The token is otherwise unacceptable (401).
+    InvalidToken,
+    /// The token lacks required scopes (403).
+    InsufficientScope,
+    /// The token lacks required permissions (403).
+    InsufficientPermissions,
+    /// The key set could not be fetched (503).
+    JwksFetchFailed,
+    /// The key set was fetched but is unusable (503).
+    JwksError,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the specification table.
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::MissingToken,
+        ErrorCode::MalformedToken,
+        ErrorCode::ForbiddenHeader,
+        ErrorCode::DisallowedAlg,
+        ErrorCode::MissingKid,
+        ErrorCode::KeyNotFound,
+        ErrorCode::InvalidSignature,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenNotYetValid,
+        ErrorCode::InvalidIssuer,
+        ErrorCode::InvalidAudience,
+        ErrorCode::MissingClaim,
+        ErrorCode::InvalidToken,
+        ErrorCode::InsufficientScope,
+        ErrorCode::InsufficientPermissions,
+        ErrorCode::JwksFetchFailed,
+        ErrorCode::JwksError,
+    ];
+
+    /// The stable snake_case name, e.g. `"invalid_signature"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MissingToken => "missing_token",
+            ErrorCode::MalformedToken => "malformed_token",
+            ErrorCode::ForbiddenHeader => "forbidden_header",
+            ErrorCode::DisallowedAlg => "disallowed_alg",
+            ErrorCode::MissingKid => "missing_kid",
+            ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenNotYetValid => "token_not_yet_valid",
+            ErrorCode::InvalidIssuer => "invalid_issuer",
+            ErrorCode::InvalidAudience => "invalid_audience",
+            ErrorCode::MissingClaim => "missing_claim",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InsufficientPermissions => "insufficient_permissions",
+            ErrorCode::JwksFetchFailed => "jwks_fetch_failed",
+            ErrorCode::JwksError => "jwks_error",
+        }
+    }
+
+    /// The HTTP status: 401, 403 for missing scopes or permissions, 503 for key-set failures.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InsufficientScope | ErrorCode::InsufficientPermissions => {
+                StatusCode::FORBIDDEN
+            }
+            ErrorCode::JwksFetchFailed | ErrorCode::JwksError => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The default human-readable message.
+    pub const fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::MissingToken => "Missing access token",
+            ErrorCode::MalformedToken => "Malformed token",
+            ErrorCode::ForbiddenHeader => "Forbidden token header parameter",
+            ErrorCode::DisallowedAlg => "Disallowed signing algorithm",
+            ErrorCode::MissingKid => "Missing kid header",
+            ErrorCode::KeyNotFound => "No matching signing key",
+            ErrorCode::InvalidSignature => "Invalid token signature",
+            ErrorCode::TokenExpired => "Token is expired",
+            ErrorCode::TokenNotYetValid => "Token is not valid yet",
+            ErrorCode::InvalidIssuer => "Invalid issuer",
+            ErrorCode::InvalidAudience => "Invalid audience",
+            ErrorCode::MissingClaim => "Token is missing a required claim",
+            ErrorCode::InvalidToken => "Invalid token",
+            ErrorCode::InsufficientScope => "Insufficient scope",
+            ErrorCode::InsufficientPermissions => "Insufficient permissions",
+            ErrorCode::JwksFetchFailed => "JWKS fetch failed",
+            ErrorCode::JwksError => "JWKS lookup failed",
+        }
+    }
+
+    /// Parses the stable name back into a code.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+type Source = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// Why a token (or the key set behind it) was refused.
+///
+/// Cheap to clone. The [`message`](AuthError::message) is safe to show to clients: it
+/// never contains the token, key material, a URL or an inner error. Operators find the
+/// underlying cause through [`std::error::Error::source`].
+///
+/// ```
+/// use verifier_core::{AuthError, ErrorCode};
+/// let err = AuthError::new(ErrorCode::TokenExpired);
+/// assert_eq!(err.status().as_u16(), 401);
+/// assert_eq!(err.message(), "Token is expired");
+/// assert_eq!(
+///     err.www_authenticate(Some("api")).unwrap(),
+///     r#"Bearer realm="api", error="invalid_token", error_description="Token is expired""#
+/// );
+/// ```
+#[derive(Clone)]
+pub struct AuthError {
+    code: ErrorCode,
+    message: Cow<'static, str>,
+    required_scopes: Vec<String>,
+    required_permissions: Vec<String>,
+    retry_after: Option<Duration>,
+    source: Option<Source>,
+}
+
+impl AuthError {
+    /// An error with the code's default message.
+    pub fn new(code: ErrorCode) -> Self {
+        AuthError {
+            code,
+            message: Cow::Borrowed(code.default_message()),
+            required_scopes: Vec::new(),
+            required_permissions: Vec::new(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// Replaces the message (keep it free of secrets: it is shown to clients).
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Attaches the underlying cause, reachable through [`std::error::Error::source`].
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Sets the scopes the challenge advertises (stored sorted and de-duplicated).
+    pub fn with_required_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_scopes = sorted(scopes);
+        self
+    }
+
+    /// Sets the permissions the challenge advertises (stored sorted and de-duplicated).
+    pub fn with_required_permissions<I, S>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_permissions = sorted(permissions);
+        self
+    }
+
+    /// `missing_claim` for the named claim: `Token is missing the "exp" claim`.
+    pub fn missing_claim(name: &str) -> Self {
+        AuthError::new(ErrorCode::MissingClaim)
+            .with_message(format!("Token is missing the \"{name}\" claim"))
+    }
+
+    /// Suggests when to retry (503 errors: the lifecycle's next refresh attempt).
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// When a retry may succeed, for 503 errors whose lifecycle knows it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The client-safe message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status for this error (401, 403 or 503).
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// For `insufficient_scope`: the missing scopes, sorted.
+    pub fn required_scopes(&self) -> &[String] {
+        &self.required_scopes
+    }
+
+    /// For `insufficient_permissions`: the missing permissions, sorted.
+    pub fn required_permissions(&self) -> &[String] {
+        &self.required_permissions
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3) for 401 and 403 errors, `None` for 503.
+    ///
+    /// Parameters come in this order: `realm` (when given), `error`
+    /// (`insufficient_scope` for 403, `invalid_token` for 401), `error_description`,
+    /// `scope`, `permissions`. A `missing_token` error yields no `error` and no
+    /// `error_description` (RFC 6750 §3.1): `Bearer realm="api"` or `Bearer`.
+    ///
+    /// ```
+    /// use verifier_core::{AuthError, ErrorCode};
+    /// let missing = AuthError::new(ErrorCode::MissingToken);
+    /// assert_eq!(missing.www_authenticate(Some("api")).unwrap(), r#"Bearer realm="api""#);
+    /// assert_eq!(missing.www_authenticate(None).unwrap(), "Bearer");
+    /// let scope = AuthError::new(ErrorCode::InsufficientScope).with_required_scopes(["write", "admin"]);
+    /// assert_eq!(
+    ///     scope.www_authenticate(None).unwrap(),
+    ///     r#"Bearer error="insufficient_scope", error_description="Insufficient scope", scope="admin write""#
+    /// );
+    /// assert!(AuthError::new(ErrorCode::JwksError).www_authenticate(Some("api")).is_none());
+    /// ```
+    pub fn www_authenticate(&self, realm: Option<&str>) -> Option<HeaderValue> {
+        let status = self.status();
+        let error = match status {
+            StatusCode::UNAUTHORIZED => "invalid_token",
+            StatusCode::FORBIDDEN => "insufficient_scope",
+            _ => return None,
+        };
+        let mut params: Vec<(&str, String)> = Vec::with_capacity(5);
+        if let Some(realm) = realm {
+            params.push(("realm", realm.to_owned()));
+        }
+        if self.code != ErrorCode::MissingToken {
+            params.push(("error", error.to_owned()));
+            params.push(("error_description", self.message.to_string()));
+        }
+        if !self.required_scopes.is_empty() {
+            params.push(("scope", self.required_scopes.join(" ")));
+        }
+        if !self.required_permissions.is_empty() {
+            params.push(("permissions", self.required_permissions.join(" ")));
+        }
+        let mut out = String::from("Bearer");
+        for (i, (name, value)) in params.iter().enumerate() {
+            out.push_str(if i == 0 { " " } else { ", " });
+            out.push_str(name);
+            out.push('=');
+            out.push_str(&quote(value));
+        }
+        // `quote` removes every control character, so the value is always valid.
+        HeaderValue::from_bytes(out.as_bytes()).ok()
+    }
+}
+
+/// Quotes a challenge parameter value (RFC 6750 §3, RFC 7230 quoted-string): CR, LF and
+/// other control characters are removed, `\` and `"` are escaped.
+///
+/// ```
+/// assert_eq!(verifier_core::quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
+/// assert_eq!(verifier_core::quote("Line1\r\nLine2"), r#""Line1Line2""#);
+/// ```
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn sorted<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut v: Vec<String> = items.into_iter().map(Into::into).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("AuthError");
+        d.field("code", &self.code).field("message", &self.message);
+        if !self.required_scopes.is_empty() {
+            d.field("required_scopes", &self.required_scopes);
+        }
+        if !self.required_permissions.is_empty() {
+            d.field("required_permissions", &self.required_permissions);
+        }
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl From<ErrorCode> for AuthError {
+    fn from(code: ErrorCode) -> Self {
+        AuthError::new(code)
+    }
+}
+
+impl PartialEq<ErrorCode> for AuthError {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        self.code == *other
+    }
+}
+
+/// A configuration value broke a rule; names the field (or environment variable).
+///
+/// ```
+/// use verifier_core::AuthConfig;
+/// let err = AuthConfig::builder().issuer(" ").audience("a").jwks_url("https://x/").build().unwrap_err();
+/// assert_eq!(err.field(), "issuer");
+/// assert_eq!(err.to_string(), "issuer must be non-empty");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {reason}")]
+pub struct ConfigError {
+    field: Cow<'static, str>,
+    reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The field (`"jwks_cache_ttl"`) or environment variable (`"OIDC_JWKS_CACHE_TTL_S"`).
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What is wrong with it.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    pub(crate) fn renamed(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.field = field.into();
+        self
+    }
+}

@@ -1,0 +1,48 @@
+//! Core of `oidc-jwt-verifier`: hardened verification of OAuth 2.0 / OpenID Connect
+//! access tokens (JWTs) with a self-healing JWKS lifecycle.
+//!
+//! - [`AuthConfig`]: configuration, validated once ([`ConfigError`] names the field).
+//! - [`AsyncJwtVerifier`] (and [`JwtVerifier`] with feature `blocking`): parse → key →
+//!   signature → claims, in the order of the specification, with no network I/O before
+//!   the key lookup.
+//! - [`AuthError`] / [`ErrorCode`]: stable codes, 401/403/503 statuses and RFC 6750
+//!   `WWW-Authenticate` challenges.
+//! - [`AsyncJwksClient`] / [`JwksClient`]: the key-set cache with single flight, refresh
+//!   cooldown, stale serving and readiness checks.
+//! - [`bearer`]: `Authorization` header parsing and error responses for integrations.
+//!
+//! # Security model
+//!
+//! A token never chooses its key source (`jku`, `x5u`, `crit` are refused; `jwk` and
+//! `x5c` ignored), symmetric algorithms and `none` cannot be configured, the header
+//! `alg` must be allowed *and* fit the key (type, curve, the JWK's own `alg`), RSA keys
+//! under 2048 bits are refused by default, every input is bounded (token size, key-set
+//! size, key count, fetch deadline), and every failure is an [`AuthError`], never a panic.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod alg;
+pub mod bearer;
+mod claims;
+mod config;
+mod error;
+pub mod jwks;
+mod keys;
+mod token;
+mod verifier;
+
+pub use alg::Algorithm;
+pub use claims::{Claims, FromClaims};
+pub use config::{AuthConfig, AuthConfigBuilder};
+pub use error::{quote, AuthError, ConfigError, ErrorCode};
+#[cfg(feature = "blocking")]
+pub use jwks::JwksClient;
+pub use jwks::{AsyncJwksClient, JwksStats};
+pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
+pub use token::decode_unverified;
+pub use verifier::AsyncJwtVerifier;
+#[cfg(feature = "blocking")]
+pub use verifier::JwtVerifier;
+
+/// Re-exported so callers can build a custom HTTP client of the same version.
+pub use reqwest;

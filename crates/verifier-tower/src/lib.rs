@@ -1,0 +1,1 @@
+//! tower integration for oidc-jwt-verifier (in progress).
