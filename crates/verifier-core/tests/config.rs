@@ -39,20 +39,35 @@ fn defaults() {
 #[test]
 fn required_strings() {
     for v in ["", "   "] {
-        let e = err(AuthConfig::builder().issuer(v).audience("a").jwks_url("https://x/"));
-        assert_eq!((e.field(), e.to_string().as_str()), ("issuer", "issuer must be non-empty"));
+        let e = err(AuthConfig::builder()
+            .issuer(v)
+            .audience("a")
+            .jwks_url("https://x/"));
+        assert_eq!(
+            (e.field(), e.to_string().as_str()),
+            ("issuer", "issuer must be non-empty")
+        );
         let e = err(AuthConfig::builder().issuer("i").audience("a").jwks_url(v));
         assert_eq!(e.to_string(), "jwks_url must be non-empty");
     }
-    assert_eq!(err(AuthConfig::builder().audience("a").jwks_url("https://x/")).field(), "issuer");
-    assert_eq!(err(AuthConfig::builder().issuer("i").audience("a")).field(), "jwks_url");
+    assert_eq!(
+        err(AuthConfig::builder().audience("a").jwks_url("https://x/")).field(),
+        "issuer"
+    );
+    assert_eq!(
+        err(AuthConfig::builder().issuer("i").audience("a")).field(),
+        "jwks_url"
+    );
 }
 
 #[test]
 fn audiences() {
     let cases: Vec<Vec<&str>> = vec![vec![], vec![""], vec!["   "], vec!["valid", ""]];
     for aud in cases {
-        let e = err(AuthConfig::builder().issuer("i").audiences(aud.clone()).jwks_url("https://x/"));
+        let e = err(AuthConfig::builder()
+            .issuer("i")
+            .audiences(aud.clone())
+            .jwks_url("https://x/"));
         assert_eq!(e.to_string(), "audience must be non-empty", "{aud:?}");
     }
     let c = base().audience(" second ").build().unwrap();
@@ -70,8 +85,14 @@ fn algorithms() {
     }
     assert!("RS257".parse::<Algorithm>().is_err());
     assert_eq!(" ES256 ".parse::<Algorithm>().unwrap(), Algorithm::ES256);
-    assert_eq!(err(base().allowed_algs([])).to_string(), "allowed_algs must be non-empty");
-    let c = base().allowed_algs([Algorithm::RS256, Algorithm::RS384]).build().unwrap();
+    assert_eq!(
+        err(base().allowed_algs([])).to_string(),
+        "allowed_algs must be non-empty"
+    );
+    let c = base()
+        .allowed_algs([Algorithm::RS256, Algorithm::RS384])
+        .build()
+        .unwrap();
     assert_eq!(c.allowed_algs(), [Algorithm::RS256, Algorithm::RS384]);
     for alg in Algorithm::ALL {
         assert_eq!(alg.as_str().parse::<Algorithm>().unwrap(), alg);
@@ -80,16 +101,39 @@ fn algorithms() {
 
 #[test]
 fn numeric_ranges() {
-    assert_eq!(err(base().jwks_timeout(Duration::ZERO)).field(), "jwks_timeout");
-    assert_eq!(err(base().jwks_cache_ttl(Duration::ZERO)).field(), "jwks_cache_ttl");
-    assert_eq!(err(base().jwks_cache_ttl(Duration::from_secs(86_401))).field(), "jwks_cache_ttl");
-    assert_eq!(err(base().jwks_cache_ttl(Duration::from_secs_f64(86_400.1))).field(), "jwks_cache_ttl");
-    assert_eq!(err(base().jwks_max_cached_keys(0)).field(), "jwks_max_cached_keys");
-    assert_eq!(err(base().jwks_max_cached_keys(1025)).field(), "jwks_max_cached_keys");
+    assert_eq!(
+        err(base().jwks_timeout(Duration::ZERO)).field(),
+        "jwks_timeout"
+    );
+    assert_eq!(
+        err(base().jwks_cache_ttl(Duration::ZERO)).field(),
+        "jwks_cache_ttl"
+    );
+    assert_eq!(
+        err(base().jwks_cache_ttl(Duration::from_secs(86_401))).field(),
+        "jwks_cache_ttl"
+    );
+    assert_eq!(
+        err(base().jwks_cache_ttl(Duration::from_secs_f64(86_400.1))).field(),
+        "jwks_cache_ttl"
+    );
+    assert_eq!(
+        err(base().jwks_max_cached_keys(0)).field(),
+        "jwks_max_cached_keys"
+    );
+    assert_eq!(
+        err(base().jwks_max_cached_keys(1025)).field(),
+        "jwks_max_cached_keys"
+    );
     assert_eq!(err(base().max_token_bytes(0)).field(), "max_token_bytes");
     assert_eq!(err(base().jwks_max_bytes(0)).field(), "jwks_max_bytes");
-    assert_eq!(err(base().jwks_backoff_initial(Duration::ZERO)).field(), "jwks_backoff_initial");
-    let e = err(base().jwks_backoff_initial(Duration::from_secs(10)).jwks_backoff_max(Duration::from_secs(1)));
+    assert_eq!(
+        err(base().jwks_backoff_initial(Duration::ZERO)).field(),
+        "jwks_backoff_initial"
+    );
+    let e = err(base()
+        .jwks_backoff_initial(Duration::from_secs(10))
+        .jwks_backoff_max(Duration::from_secs(1)));
     assert_eq!(e.field(), "jwks_backoff_max");
 
     for (leeway, timeout, ttl, keys) in [
@@ -109,15 +153,25 @@ fn numeric_ranges() {
         assert_eq!(c.jwks_cache_ttl().as_secs_f64(), ttl);
         assert_eq!(c.jwks_max_cached_keys(), keys);
     }
-    let c = base().jwks_max_stale(Duration::ZERO).jwks_refresh_cooldown(Duration::ZERO).build().unwrap();
+    let c = base()
+        .jwks_max_stale(Duration::ZERO)
+        .jwks_refresh_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
     assert_eq!(c.jwks_max_stale(), Duration::ZERO);
 }
 
 #[test]
 fn claim_names_and_sets() {
     for v in ["", "   "] {
-        assert_eq!(err(base().scope_claim(v)).to_string(), "scope_claim must be non-empty");
-        assert_eq!(err(base().permissions_claim(v)).to_string(), "permissions_claim must be non-empty");
+        assert_eq!(
+            err(base().scope_claim(v)).to_string(),
+            "scope_claim must be non-empty"
+        );
+        assert_eq!(
+            err(base().permissions_claim(v)).to_string(),
+            "permissions_claim must be non-empty"
+        );
     }
     let c = base()
         .issuer("  https://issuer.example/  ")
@@ -137,14 +191,24 @@ fn claim_names_and_sets() {
     // A string is one entry, not split.
     let c = base().required_scopes(["a b"]).build().unwrap();
     assert_eq!(c.required_scopes(), ["a b"]);
-    assert!(!base().enforce_minimum_key_length(false).build().unwrap().enforce_minimum_key_length());
+    assert!(!base()
+        .enforce_minimum_key_length(false)
+        .build()
+        .unwrap()
+        .enforce_minimum_key_length());
 }
 
 #[test]
 fn jwks_url_scheme() {
     let url = |u: &str| base().jwks_url(u);
-    assert_eq!(err(url("http://issuer.example/jwks.json")).field(), "jwks_url");
-    assert_eq!(err(url("ftp://issuer.example/jwks.json")).field(), "jwks_url");
+    assert_eq!(
+        err(url("http://issuer.example/jwks.json")).field(),
+        "jwks_url"
+    );
+    assert_eq!(
+        err(url("ftp://issuer.example/jwks.json")).field(),
+        "jwks_url"
+    );
     assert_eq!(err(url("not a url")).field(), "jwks_url");
     for ok in [
         "http://127.0.0.1:8080/jwks.json",
@@ -155,7 +219,10 @@ fn jwks_url_scheme() {
     ] {
         url(ok).build().unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
-    url("http://issuer.example/jwks.json").allow_insecure_http(true).build().unwrap();
+    url("http://issuer.example/jwks.json")
+        .allow_insecure_http(true)
+        .build()
+        .unwrap();
 }
 
 #[test]
@@ -181,12 +248,18 @@ fn deserialize() {
         serde_json::json!({"issuer": "i", "audience": "a", "jwks_url": "https://x/", "unknown_field": 1}),
         serde_json::json!({"issuer": "i", "audience": [], "jwks_url": "https://x/"}),
     ] {
-        assert!(serde_json::from_value::<AuthConfig>(bad.clone()).is_err(), "{bad}");
+        assert!(
+            serde_json::from_value::<AuthConfig>(bad.clone()).is_err(),
+            "{bad}"
+        );
     }
 }
 
 fn env(pairs: &[(&str, &str)]) -> Result<AuthConfig, ConfigError> {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     AuthConfig::from_env_lookup(|k| map.get(k).cloned())
 }
 

@@ -34,11 +34,16 @@ fn the_table() {
         assert_eq!(err.message(), message, "{name}");
         assert_eq!(err.to_string(), message);
     }
-    assert_eq!(AuthError::missing_claim("exp").message(), r#"Token is missing the "exp" claim"#);
+    assert_eq!(
+        AuthError::missing_claim("exp").message(),
+        r#"Token is missing the "exp" claim"#
+    );
 }
 
 fn header(err: &AuthError, realm: Option<&str>) -> String {
-    err.www_authenticate(realm).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    err.www_authenticate(realm)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -48,20 +53,30 @@ fn challenges_byte_for_byte() {
     assert_eq!(header(&missing, None), "Bearer");
 
     let expired = AuthError::new(ErrorCode::TokenExpired);
-    assert_eq!(header(&expired, None), r#"Bearer error="invalid_token", error_description="Token is expired""#);
+    assert_eq!(
+        header(&expired, None),
+        r#"Bearer error="invalid_token", error_description="Token is expired""#
+    );
     assert_eq!(
         header(&expired, Some("my-api")),
         r#"Bearer realm="my-api", error="invalid_token", error_description="Token is expired""#
     );
     // Every 401 uses error="invalid_token" with its own description.
-    for code in ErrorCode::ALL.into_iter().filter(|c| c.status().as_u16() == 401 && *c != ErrorCode::MissingToken) {
+    for code in ErrorCode::ALL
+        .into_iter()
+        .filter(|c| c.status().as_u16() == 401 && *c != ErrorCode::MissingToken)
+    {
         assert_eq!(
             header(&AuthError::new(code), Some("api")),
-            format!(r#"Bearer realm="api", error="invalid_token", error_description="{}""#, code.default_message())
+            format!(
+                r#"Bearer realm="api", error="invalid_token", error_description="{}""#,
+                code.default_message()
+            )
         );
     }
     // 403 is always insufficient_scope, even for permissions.
-    let perms = AuthError::new(ErrorCode::InsufficientPermissions).with_required_permissions(["write:users", "admin"]);
+    let perms = AuthError::new(ErrorCode::InsufficientPermissions)
+        .with_required_permissions(["write:users", "admin"]);
     assert_eq!(
         header(&perms, None),
         r#"Bearer error="insufficient_scope", error_description="Insufficient permissions", permissions="admin write:users""#
@@ -71,7 +86,9 @@ fn challenges_byte_for_byte() {
         header(&scope, Some("api")),
         r#"Bearer realm="api", error="insufficient_scope", error_description="Insufficient scope", scope="admin""#
     );
-    let both = AuthError::new(ErrorCode::InsufficientScope).with_required_scopes(["b", "a"]).with_required_permissions(["p"]);
+    let both = AuthError::new(ErrorCode::InsufficientScope)
+        .with_required_scopes(["b", "a"])
+        .with_required_permissions(["p"]);
     assert_eq!(
         header(&both, Some("api")),
         r#"Bearer realm="api", error="insufficient_scope", error_description="Insufficient scope", scope="a b", permissions="p""#
@@ -83,8 +100,12 @@ fn challenges_byte_for_byte() {
         r#"Bearer error="invalid_token", error_description="Invalid token", scope="read:users""#
     );
     // No challenge on 503.
-    assert!(AuthError::new(ErrorCode::JwksFetchFailed).www_authenticate(Some("api")).is_none());
-    assert!(AuthError::new(ErrorCode::JwksError).www_authenticate(None).is_none());
+    assert!(AuthError::new(ErrorCode::JwksFetchFailed)
+        .www_authenticate(Some("api"))
+        .is_none());
+    assert!(AuthError::new(ErrorCode::JwksError)
+        .www_authenticate(None)
+        .is_none());
 }
 
 #[test]
@@ -103,13 +124,16 @@ fn escaping() {
     for (input, want) in cases {
         assert_eq!(quote(input), want, "{input:?}");
     }
-    let err = AuthError::new(ErrorCode::InvalidToken).with_message("Token contains \"special\" chars\r\nLine2");
+    let err = AuthError::new(ErrorCode::InvalidToken)
+        .with_message("Token contains \"special\" chars\r\nLine2");
     assert_eq!(
         header(&err, Some("my \"realm\"")),
         r#"Bearer realm="my \"realm\"", error="invalid_token", error_description="Token contains \"special\" charsLine2""#
     );
     // Control characters in a realm never make an invalid header.
-    assert!(AuthError::new(ErrorCode::MissingToken).www_authenticate(Some("a\u{0}b\u{7f}")).is_some());
+    assert!(AuthError::new(ErrorCode::MissingToken)
+        .www_authenticate(Some("a\u{0}b\u{7f}"))
+        .is_some());
 }
 
 #[test]
@@ -122,7 +146,10 @@ fn sources_and_response_shape() {
     assert_eq!(resp.status.as_u16(), 503);
     assert_eq!(resp.headers[0].0, "retry-after");
     assert!(resp.headers.iter().all(|(n, _)| n != "www-authenticate"));
-    assert_eq!(resp.body, r#"{"code":"jwks_fetch_failed","detail":"JWKS fetch failed"}"#);
+    assert_eq!(
+        resp.body,
+        r#"{"code":"jwks_fetch_failed","detail":"JWKS fetch failed"}"#
+    );
     let resp = ErrorResponse::new(&AuthError::new(ErrorCode::TokenExpired), Some("api"));
     let http: http::Response<String> = resp.into_response();
     assert_eq!(http.status(), 401);

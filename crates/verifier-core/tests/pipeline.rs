@@ -36,7 +36,12 @@ fn valid_token_is_accepted_and_cached() {
     // One fetch per flavour, then the cache serves.
     assert_eq!(issuer.fetch_count(), 2);
     // Bytes input and surrounding whitespace.
-    let claims = v.rt.block_on(v.async_v.verify_access_token(format!("  {token}\n").as_bytes())).unwrap();
+    let claims =
+        v.rt.block_on(
+            v.async_v
+                .verify_access_token(format!("  {token}\n").as_bytes()),
+        )
+        .unwrap();
     assert_eq!(claims.sub(), Some("user-123"));
 }
 
@@ -54,48 +59,190 @@ fn structural_refusals_make_no_request() {
         (big.clone(), ErrorCode::MalformedToken, "1 MiB"),
         ("abc".into(), ErrorCode::MalformedToken, "1 segment"),
         ("abc.def".into(), ErrorCode::MalformedToken, "2 segments"),
-        (format!("{}.extra", base().build()), ErrorCode::MalformedToken, "4 segments"),
-        ("%%%.e30.c2ln".into(), ErrorCode::MalformedToken, "bad base64"),
-        (format!("{}=.e30.c2ln", b64(br#"{"alg":"RS256","kid":"test-rs256"}"#)), ErrorCode::MalformedToken, "padding"),
-        (".e30.c2ln".into(), ErrorCode::MalformedToken, "empty header"),
-        (format!("{}..c2ln", b64(br#"{"alg":"RS256","kid":"test-rs256"}"#)), ErrorCode::MalformedToken, "empty payload"),
-        (base().raw_header(b"not-json".to_vec()).build(), ErrorCode::MalformedToken, "header not JSON"),
-        (base().raw_header(b"[1,2,3]".to_vec()).build(), ErrorCode::MalformedToken, "header array"),
-        (format!("{}.e30.c2ln", b64(&[0xff, 0xfe])), ErrorCode::MalformedToken, "header not UTF-8"),
         (
-            base().raw_header(br#"{"alg":"RS256","kid":"test-rs256","alg":"RS256"}"#.to_vec()).build(),
+            format!("{}.extra", base().build()),
+            ErrorCode::MalformedToken,
+            "4 segments",
+        ),
+        (
+            "%%%.e30.c2ln".into(),
+            ErrorCode::MalformedToken,
+            "bad base64",
+        ),
+        (
+            format!(
+                "{}=.e30.c2ln",
+                b64(br#"{"alg":"RS256","kid":"test-rs256"}"#)
+            ),
+            ErrorCode::MalformedToken,
+            "padding",
+        ),
+        (
+            ".e30.c2ln".into(),
+            ErrorCode::MalformedToken,
+            "empty header",
+        ),
+        (
+            format!("{}..c2ln", b64(br#"{"alg":"RS256","kid":"test-rs256"}"#)),
+            ErrorCode::MalformedToken,
+            "empty payload",
+        ),
+        (
+            base().raw_header(b"not-json".to_vec()).build(),
+            ErrorCode::MalformedToken,
+            "header not JSON",
+        ),
+        (
+            base().raw_header(b"[1,2,3]".to_vec()).build(),
+            ErrorCode::MalformedToken,
+            "header array",
+        ),
+        (
+            format!("{}.e30.c2ln", b64(&[0xff, 0xfe])),
+            ErrorCode::MalformedToken,
+            "header not UTF-8",
+        ),
+        (
+            base()
+                .raw_header(br#"{"alg":"RS256","kid":"test-rs256","alg":"RS256"}"#.to_vec())
+                .build(),
             ErrorCode::MalformedToken,
             "duplicate header member",
         ),
         (
-            base().raw_header(br#"{"alg":"none","kid":"test-rs256","alg":"RS256"}"#.to_vec()).build(),
+            base()
+                .raw_header(br#"{"alg":"none","kid":"test-rs256","alg":"RS256"}"#.to_vec())
+                .build(),
             ErrorCode::MalformedToken,
             "duplicate alg hiding none",
         ),
-        (base().header("jku", json!("https://evil.example/jwks")).build(), ErrorCode::ForbiddenHeader, "jku"),
-        (base().header("x5u", json!("https://evil.example/cert")).build(), ErrorCode::ForbiddenHeader, "x5u"),
-        (base().header("crit", json!(["exp"])).build(), ErrorCode::ForbiddenHeader, "crit"),
-        (base().header("jku", Value::Null).build(), ErrorCode::ForbiddenHeader, "jku null"),
-        (base().header("x5u", Value::Null).build(), ErrorCode::ForbiddenHeader, "x5u null"),
-        (base().header("crit", Value::Null).build(), ErrorCode::ForbiddenHeader, "crit null"),
-        (base().remove_header("alg").build(), ErrorCode::MalformedToken, "no alg"),
-        (base().header("alg", json!("")).build(), ErrorCode::MalformedToken, "empty alg"),
-        (base().header("alg", json!(256)).build(), ErrorCode::MalformedToken, "numeric alg"),
-        (base().header("alg", json!("none")).signature(Vec::new()).build(), ErrorCode::DisallowedAlg, "none"),
-        (base().header("alg", json!("None")).signature(Vec::new()).build(), ErrorCode::DisallowedAlg, "None"),
-        (base().header("alg", json!("NONE")).signature(Vec::new()).build(), ErrorCode::DisallowedAlg, "NONE"),
-        (base().header("alg", json!("rs256")).build(), ErrorCode::DisallowedAlg, "wrong case"),
-        (base().header("alg", json!("ES256")).build(), ErrorCode::DisallowedAlg, "not allowed"),
-        (base().remove_header("kid").build(), ErrorCode::MissingKid, "no kid"),
-        (base().header("kid", json!("")).build(), ErrorCode::MissingKid, "empty kid"),
-        (base().header("kid", json!(7)).build(), ErrorCode::MissingKid, "numeric kid"),
-        (base().header("kid", Value::Null).build(), ErrorCode::MissingKid, "null kid"),
-        (base().claims(json!([1, 2])).build(), ErrorCode::MalformedToken, "payload array"),
-        (base().claims(json!("text")).build(), ErrorCode::MalformedToken, "payload string"),
-        (base().raw_payload(b"{\"exp\":1}trailing".to_vec()).build(), ErrorCode::MalformedToken, "payload trailing"),
-        (base().raw_payload(b"not json".to_vec()).build(), ErrorCode::MalformedToken, "payload not JSON"),
         (
-            base().raw_payload(br#"{"sub":"a","sub":"admin"}"#.to_vec()).build(),
+            base()
+                .header("jku", json!("https://evil.example/jwks"))
+                .build(),
+            ErrorCode::ForbiddenHeader,
+            "jku",
+        ),
+        (
+            base()
+                .header("x5u", json!("https://evil.example/cert"))
+                .build(),
+            ErrorCode::ForbiddenHeader,
+            "x5u",
+        ),
+        (
+            base().header("crit", json!(["exp"])).build(),
+            ErrorCode::ForbiddenHeader,
+            "crit",
+        ),
+        (
+            base().header("jku", Value::Null).build(),
+            ErrorCode::ForbiddenHeader,
+            "jku null",
+        ),
+        (
+            base().header("x5u", Value::Null).build(),
+            ErrorCode::ForbiddenHeader,
+            "x5u null",
+        ),
+        (
+            base().header("crit", Value::Null).build(),
+            ErrorCode::ForbiddenHeader,
+            "crit null",
+        ),
+        (
+            base().remove_header("alg").build(),
+            ErrorCode::MalformedToken,
+            "no alg",
+        ),
+        (
+            base().header("alg", json!("")).build(),
+            ErrorCode::MalformedToken,
+            "empty alg",
+        ),
+        (
+            base().header("alg", json!(256)).build(),
+            ErrorCode::MalformedToken,
+            "numeric alg",
+        ),
+        (
+            base()
+                .header("alg", json!("none"))
+                .signature(Vec::new())
+                .build(),
+            ErrorCode::DisallowedAlg,
+            "none",
+        ),
+        (
+            base()
+                .header("alg", json!("None"))
+                .signature(Vec::new())
+                .build(),
+            ErrorCode::DisallowedAlg,
+            "None",
+        ),
+        (
+            base()
+                .header("alg", json!("NONE"))
+                .signature(Vec::new())
+                .build(),
+            ErrorCode::DisallowedAlg,
+            "NONE",
+        ),
+        (
+            base().header("alg", json!("rs256")).build(),
+            ErrorCode::DisallowedAlg,
+            "wrong case",
+        ),
+        (
+            base().header("alg", json!("ES256")).build(),
+            ErrorCode::DisallowedAlg,
+            "not allowed",
+        ),
+        (
+            base().remove_header("kid").build(),
+            ErrorCode::MissingKid,
+            "no kid",
+        ),
+        (
+            base().header("kid", json!("")).build(),
+            ErrorCode::MissingKid,
+            "empty kid",
+        ),
+        (
+            base().header("kid", json!(7)).build(),
+            ErrorCode::MissingKid,
+            "numeric kid",
+        ),
+        (
+            base().header("kid", Value::Null).build(),
+            ErrorCode::MissingKid,
+            "null kid",
+        ),
+        (
+            base().claims(json!([1, 2])).build(),
+            ErrorCode::MalformedToken,
+            "payload array",
+        ),
+        (
+            base().claims(json!("text")).build(),
+            ErrorCode::MalformedToken,
+            "payload string",
+        ),
+        (
+            base().raw_payload(b"{\"exp\":1}trailing".to_vec()).build(),
+            ErrorCode::MalformedToken,
+            "payload trailing",
+        ),
+        (
+            base().raw_payload(b"not json".to_vec()).build(),
+            ErrorCode::MalformedToken,
+            "payload not JSON",
+        ),
+        (
+            base()
+                .raw_payload(br#"{"sub":"a","sub":"admin"}"#.to_vec())
+                .build(),
             ErrorCode::MalformedToken,
             "duplicate claim",
         ),
@@ -104,11 +251,17 @@ fn structural_refusals_make_no_request() {
     for (token, code, what) in &cases {
         assert_eq!(v.code(token), *code, "{what}");
     }
-    assert_eq!(issuer.fetch_count(), 0, "a token refused at steps 1-7 caused a fetch");
+    assert_eq!(
+        issuer.fetch_count(),
+        0,
+        "a token refused at steps 1-7 caused a fetch"
+    );
     // The size message is specific.
     let err = v.verify(&big).unwrap_err();
     assert_eq!(err.message(), "Token too large");
-    let err = v.verify(&issuer.token().remove_header("alg").build()).unwrap_err();
+    let err = v
+        .verify(&issuer.token().remove_header("alg").build())
+        .unwrap_err();
     assert_eq!(err.message(), "Missing alg header");
 }
 
@@ -137,7 +290,12 @@ fn all_algs_setup() -> (TestIssuer, Both, Vec<TestKey>) {
         .map(|alg| TestKey::generate(*alg, format!("k-{}", alg.as_str())))
         .collect();
     let issuer = TestIssuer::start_with_keys(&keys);
-    let both = Both::new(config_for(&issuer).allowed_algs(Algorithm::ALL).build().unwrap());
+    let both = Both::new(
+        config_for(&issuer)
+            .allowed_algs(Algorithm::ALL)
+            .build()
+            .unwrap(),
+    );
     (issuer, both, keys)
 }
 
@@ -146,19 +304,37 @@ fn every_algorithm_verifies_and_a_flipped_byte_does_not() {
     let (issuer, v, keys) = all_algs_setup();
     for key in &keys {
         let token = issuer.token_for(key).build();
-        let claims = v.verify(&token).unwrap_or_else(|e| panic!("{:?}: {e:?}", key.alg()));
+        let claims = v
+            .verify(&token)
+            .unwrap_or_else(|e| panic!("{:?}: {e:?}", key.alg()));
         assert_eq!(claims.sub(), Some("user-123"));
 
         let (input, sig) = token.rsplit_once('.').unwrap();
-        let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap();
+        let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sig)
+            .unwrap();
         let mid = raw.len() / 2;
         raw[mid] ^= 0x01;
         let flipped = format!("{input}.{}", b64(&raw));
-        assert_eq!(v.code(&flipped), ErrorCode::InvalidSignature, "{:?}", key.alg());
+        assert_eq!(
+            v.code(&flipped),
+            ErrorCode::InvalidSignature,
+            "{:?}",
+            key.alg()
+        );
 
         // A tampered payload under the original signature.
-        let tampered = issuer.token_for(key).claim("sub", json!("admin")).signature(raw).build();
-        assert_eq!(v.code(&tampered), ErrorCode::InvalidSignature, "{:?}", key.alg());
+        let tampered = issuer
+            .token_for(key)
+            .claim("sub", json!("admin"))
+            .signature(raw)
+            .build();
+        assert_eq!(
+            v.code(&tampered),
+            ErrorCode::InvalidSignature,
+            "{:?}",
+            key.alg()
+        );
     }
 }
 
@@ -171,11 +347,17 @@ fn signature_shape_and_key_binding() {
     let der = issuer.token_for(&key(Alg::ES256)).der_signature().build();
     assert_eq!(v.code(&der), ErrorCode::InvalidSignature);
     // Empty signature.
-    let empty = issuer.token_for(&key(Alg::RS256)).signature(Vec::new()).build();
+    let empty = issuer
+        .token_for(&key(Alg::RS256))
+        .signature(Vec::new())
+        .build();
     assert_eq!(v.code(&empty), ErrorCode::InvalidSignature);
     // Signed by another key under the right kid.
     let other = TestKey::generate(Alg::RS256, "other");
-    let forged = issuer.token_for(&key(Alg::RS256)).signing_key(&other).build();
+    let forged = issuer
+        .token_for(&key(Alg::RS256))
+        .signing_key(&other)
+        .build();
     assert_eq!(v.code(&forged), ErrorCode::InvalidSignature);
     // ES256 token naming the P-384 key.
     let cross = issuer
@@ -185,7 +367,11 @@ fn signature_shape_and_key_binding() {
         .build();
     assert_eq!(v.code(&cross), ErrorCode::DisallowedAlg);
     // RS256 token naming the EdDSA key.
-    let cross = issuer.token_for(&key(Alg::EdDSA)).header("alg", json!("RS256")).signing_key(&key(Alg::RS256)).build();
+    let cross = issuer
+        .token_for(&key(Alg::EdDSA))
+        .header("alg", json!("RS256"))
+        .signing_key(&key(Alg::RS256))
+        .build();
     assert_eq!(v.code(&cross), ErrorCode::DisallowedAlg);
     // PS256 with a key published without alg is fine; RSA keys serve every RSA alg.
     for alg in [Alg::RS384, Alg::PS256, Alg::PS512, Alg::RS512] {
@@ -194,19 +380,32 @@ fn signature_shape_and_key_binding() {
             .header("alg", json!(alg.as_str()))
             .signing_alg(alg)
             .build();
-        v.verify(&token).unwrap_or_else(|e| panic!("{alg:?}: {e:?}"));
+        v.verify(&token)
+            .unwrap_or_else(|e| panic!("{alg:?}: {e:?}"));
     }
 }
 
 #[test]
 fn jwk_alg_binds_the_key() {
     let key = TestKey::generate(Alg::RS256, "bound");
-    let issuer = TestIssuer::start_with_keys(&[key.clone()]);
+    let issuer = TestIssuer::start_with_keys(std::slice::from_ref(&key));
     issuer.set_jwks(Some(json!({"keys": [key.public_jwk_with_alg("RS512")]})));
-    let v = Both::new(config_for(&issuer).allowed_algs([Algorithm::RS256, Algorithm::RS512]).build().unwrap());
+    let v = Both::new(
+        config_for(&issuer)
+            .allowed_algs([Algorithm::RS256, Algorithm::RS512])
+            .build()
+            .unwrap(),
+    );
     // Header RS256, key says RS512: refused even though the signature is RS256-valid.
-    assert_eq!(v.code(&issuer.token_for(&key).build()), ErrorCode::DisallowedAlg);
-    let ok = issuer.token_for(&key).header("alg", json!("RS512")).signing_alg(Alg::RS512).build();
+    assert_eq!(
+        v.code(&issuer.token_for(&key).build()),
+        ErrorCode::DisallowedAlg
+    );
+    let ok = issuer
+        .token_for(&key)
+        .header("alg", json!("RS512"))
+        .signing_alg(Alg::RS512)
+        .build();
     v.verify(&ok).unwrap();
 }
 
@@ -221,13 +420,19 @@ fn unknown_kid_is_key_not_found() {
 #[test]
 fn short_rsa_keys() {
     let short = TestKey::rsa(1024, "short");
-    let issuer = TestIssuer::start_with_keys(&[short.clone(), TestKey::generate(Alg::RS256, "good")]);
+    let issuer =
+        TestIssuer::start_with_keys(&[short.clone(), TestKey::generate(Alg::RS256, "good")]);
     let token = issuer.token_for(&short).build();
     let v = Both::new(config_for(&issuer).build().unwrap());
     let err = v.verify(&token).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidToken);
     assert_eq!(err.message(), "Invalid token");
-    let lax = Both::new(config_for(&issuer).enforce_minimum_key_length(false).build().unwrap());
+    let lax = Both::new(
+        config_for(&issuer)
+            .enforce_minimum_key_length(false)
+            .build()
+            .unwrap(),
+    );
     assert_eq!(lax.verify(&token).unwrap().sub(), Some("user-123"));
 }
 
@@ -237,14 +442,27 @@ fn short_rsa_keys() {
 fn required_claims_in_order() {
     let (issuer, v) = setup();
     for name in ["exp", "iss", "aud"] {
-        let err = v.verify(&issuer.token().remove_claim(name).build()).unwrap_err();
+        let err = v
+            .verify(&issuer.token().remove_claim(name).build())
+            .unwrap_err();
         assert_eq!(err.code(), ErrorCode::MissingClaim);
-        assert_eq!(err.message(), format!("Token is missing the \"{name}\" claim"));
-        let err = v.verify(&issuer.token().claim(name, Value::Null).build()).unwrap_err();
+        assert_eq!(
+            err.message(),
+            format!("Token is missing the \"{name}\" claim")
+        );
+        let err = v
+            .verify(&issuer.token().claim(name, Value::Null).build())
+            .unwrap_err();
         assert_eq!(err.code(), ErrorCode::MissingClaim, "{name} null");
     }
     let err = v
-        .verify(&issuer.token().remove_claim("aud").remove_claim("iss").build())
+        .verify(
+            &issuer
+                .token()
+                .remove_claim("aud")
+                .remove_claim("iss")
+                .build(),
+        )
         .unwrap_err();
     assert_eq!(err.message(), "Token is missing the \"iss\" claim");
 }
@@ -253,27 +471,67 @@ fn required_claims_in_order() {
 fn time_claims() {
     let issuer = TestIssuer::start();
     let strict = Both::new(config_for(&issuer).build().unwrap());
-    let lax = Both::new(config_for(&issuer).leeway(Duration::from_secs(10)).build().unwrap());
+    let lax = Both::new(
+        config_for(&issuer)
+            .leeway(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    );
     let t = now();
     let tok = |name: &str, value: Value| issuer.token().claim(name, value).build();
 
-    assert_eq!(strict.code(&tok("exp", json!(t))), ErrorCode::TokenExpired, "exp == now");
-    assert_eq!(strict.code(&tok("exp", json!(t - 5))), ErrorCode::TokenExpired);
+    assert_eq!(
+        strict.code(&tok("exp", json!(t))),
+        ErrorCode::TokenExpired,
+        "exp == now"
+    );
+    assert_eq!(
+        strict.code(&tok("exp", json!(t - 5))),
+        ErrorCode::TokenExpired
+    );
     lax.verify(&tok("exp", json!(t - 5))).unwrap();
-    assert_eq!(lax.code(&tok("exp", json!(t - 11))), ErrorCode::TokenExpired);
+    assert_eq!(
+        lax.code(&tok("exp", json!(t - 11))),
+        ErrorCode::TokenExpired
+    );
     strict.verify(&tok("exp", json!(t as f64 + 30.5))).unwrap();
 
-    assert_eq!(strict.code(&tok("nbf", json!(t + 5))), ErrorCode::TokenNotYetValid);
+    assert_eq!(
+        strict.code(&tok("nbf", json!(t + 5))),
+        ErrorCode::TokenNotYetValid
+    );
     lax.verify(&tok("nbf", json!(t + 5))).unwrap();
-    assert_eq!(lax.code(&tok("nbf", json!(t + 30))), ErrorCode::TokenNotYetValid);
-    assert_eq!(strict.code(&tok("iat", json!(t + 5))), ErrorCode::TokenNotYetValid);
+    assert_eq!(
+        lax.code(&tok("nbf", json!(t + 30))),
+        ErrorCode::TokenNotYetValid
+    );
+    assert_eq!(
+        strict.code(&tok("iat", json!(t + 5))),
+        ErrorCode::TokenNotYetValid
+    );
     lax.verify(&tok("iat", json!(t + 5))).unwrap();
 
-    assert_eq!(strict.code(&tok("exp", json!((t + 300).to_string()))), ErrorCode::MalformedToken, "numeric-string exp");
-    assert_eq!(strict.code(&tok("exp", json!(true))), ErrorCode::MalformedToken);
-    assert_eq!(strict.code(&tok("exp", json!([t + 300]))), ErrorCode::MalformedToken);
-    assert_eq!(strict.code(&tok("nbf", json!(t.to_string()))), ErrorCode::MalformedToken);
-    assert_eq!(strict.code(&tok("iat", json!(t.to_string()))), ErrorCode::InvalidToken);
+    assert_eq!(
+        strict.code(&tok("exp", json!((t + 300).to_string()))),
+        ErrorCode::MalformedToken,
+        "numeric-string exp"
+    );
+    assert_eq!(
+        strict.code(&tok("exp", json!(true))),
+        ErrorCode::MalformedToken
+    );
+    assert_eq!(
+        strict.code(&tok("exp", json!([t + 300]))),
+        ErrorCode::MalformedToken
+    );
+    assert_eq!(
+        strict.code(&tok("nbf", json!(t.to_string()))),
+        ErrorCode::MalformedToken
+    );
+    assert_eq!(
+        strict.code(&tok("iat", json!(t.to_string()))),
+        ErrorCode::InvalidToken
+    );
     assert_eq!(strict.code(&tok("iat", json!({}))), ErrorCode::InvalidToken);
 }
 
@@ -288,33 +546,89 @@ fn issuer_and_audience() {
         .unwrap();
     let v = Both::new(config);
     let iss = issuer.issuer();
-    let tok = |name: &str, value: Value| issuer.token().claim("aud", json!("api-2")).claim(name, value).build();
+    let tok = |name: &str, value: Value| {
+        issuer
+            .token()
+            .claim("aud", json!("api-2"))
+            .claim(name, value)
+            .build()
+    };
 
-    assert_eq!(v.code(&tok("iss", json!(iss[..iss.len() - 1]))), ErrorCode::InvalidIssuer, "substring");
-    assert_eq!(v.code(&tok("iss", json!(format!("{iss}x")))), ErrorCode::InvalidIssuer, "superstring");
-    assert_eq!(v.code(&tok("iss", json!([iss.clone()]))), ErrorCode::InvalidIssuer, "array");
-    assert_eq!(v.code(&tok("iss", json!(iss.to_uppercase()))), ErrorCode::InvalidIssuer, "case");
+    assert_eq!(
+        v.code(&tok("iss", json!(iss[..iss.len() - 1]))),
+        ErrorCode::InvalidIssuer,
+        "substring"
+    );
+    assert_eq!(
+        v.code(&tok("iss", json!(format!("{iss}x")))),
+        ErrorCode::InvalidIssuer,
+        "superstring"
+    );
+    assert_eq!(
+        v.code(&tok("iss", json!([iss.clone()]))),
+        ErrorCode::InvalidIssuer,
+        "array"
+    );
+    assert_eq!(
+        v.code(&tok("iss", json!(iss.to_uppercase()))),
+        ErrorCode::InvalidIssuer,
+        "case"
+    );
 
     v.verify(&tok("aud", json!("api-2"))).unwrap();
     v.verify(&tok("aud", json!(["x", "api-2"]))).unwrap();
-    assert_eq!(v.code(&tok("aud", json!(DEFAULT_AUDIENCE))), ErrorCode::InvalidAudience);
-    assert_eq!(v.code(&tok("aud", json!(["api-3", "api-4"]))), ErrorCode::InvalidAudience);
+    assert_eq!(
+        v.code(&tok("aud", json!(DEFAULT_AUDIENCE))),
+        ErrorCode::InvalidAudience
+    );
+    assert_eq!(
+        v.code(&tok("aud", json!(["api-3", "api-4"]))),
+        ErrorCode::InvalidAudience
+    );
     let claims = v.verify(&tok("aud", json!("api-1"))).unwrap();
     assert_eq!(claims.get("aud"), Some(&json!("api-1")));
-    assert_eq!(v.code(&tok("aud", json!([]))), ErrorCode::MissingClaim, "empty array");
-    assert_eq!(v.code(&tok("aud", json!(""))), ErrorCode::MissingClaim, "empty string");
-    assert_eq!(v.code(&tok("aud", json!(["api-2", 7]))), ErrorCode::InvalidAudience, "mixed types");
+    assert_eq!(
+        v.code(&tok("aud", json!([]))),
+        ErrorCode::MissingClaim,
+        "empty array"
+    );
+    assert_eq!(
+        v.code(&tok("aud", json!(""))),
+        ErrorCode::MissingClaim,
+        "empty string"
+    );
+    assert_eq!(
+        v.code(&tok("aud", json!(["api-2", 7]))),
+        ErrorCode::InvalidAudience,
+        "mixed types"
+    );
     assert_eq!(v.code(&tok("aud", json!(42))), ErrorCode::InvalidAudience);
-    assert_eq!(v.code(&tok("aud", json!({"aud": "api-2"}))), ErrorCode::InvalidAudience);
-    assert_eq!(v.code(&tok("aud", json!("api-2 "))), ErrorCode::InvalidAudience);
+    assert_eq!(
+        v.code(&tok("aud", json!({"aud": "api-2"}))),
+        ErrorCode::InvalidAudience
+    );
+    assert_eq!(
+        v.code(&tok("aud", json!("api-2 "))),
+        ErrorCode::InvalidAudience
+    );
 }
 
 #[test]
 fn subject_and_id_types() {
     let (issuer, v) = setup();
-    v.verify(&issuer.token().claim("jti", json!("id-1")).build()).unwrap();
-    for (name, value) in [("sub", json!(12)), ("sub", json!(["a"])), ("jti", json!(1)), ("jti", json!({}))] {
-        assert_eq!(v.code(&issuer.token().claim(name, value).build()), ErrorCode::InvalidToken, "{name}");
+    v.verify(&issuer.token().claim("jti", json!("id-1")).build())
+        .unwrap();
+    for (name, value) in [
+        ("sub", json!(12)),
+        ("sub", json!(["a"])),
+        ("jti", json!(1)),
+        ("jti", json!({})),
+    ] {
+        assert_eq!(
+            v.code(&issuer.token().claim(name, value).build()),
+            ErrorCode::InvalidToken,
+            "{name}"
+        );
     }
 }
 
@@ -344,7 +658,9 @@ fn scopes_and_permissions() {
     v.verify(&as_array).unwrap();
 
     // Missing scopes are listed sorted, in the error and the challenge; scopes come first.
-    let err = v.verify(&issuer.token().claim("scope", json!("other")).build()).unwrap_err();
+    let err = v
+        .verify(&issuer.token().claim("scope", json!("other")).build())
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InsufficientScope);
     assert_eq!(err.status().as_u16(), 403);
     assert_eq!(err.required_scopes(), ["read:users", "write:users"]);
@@ -354,16 +670,30 @@ fn scopes_and_permissions() {
     );
     // A scope string is not split in the array form, nor are entries trimmed.
     let err = v
-        .verify(&issuer.token().claim("scope", json!(["read:users write:users"])).build())
+        .verify(
+            &issuer
+                .token()
+                .claim("scope", json!(["read:users write:users"]))
+                .build(),
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InsufficientScope);
     // Other shapes count as no scopes.
     for shape in [json!(12345), Value::Null, json!({"read:users": true})] {
-        assert_eq!(v.code(&issuer.token().claim("scope", shape).build()), ErrorCode::InsufficientScope);
+        assert_eq!(
+            v.code(&issuer.token().claim("scope", shape).build()),
+            ErrorCode::InsufficientScope
+        );
     }
 
     let err = v
-        .verify(&issuer.token().claim("scope", json!("read:users write:users")).claim("permissions", json!(["editor"])).build())
+        .verify(
+            &issuer
+                .token()
+                .claim("scope", json!("read:users write:users"))
+                .claim("permissions", json!(["editor"]))
+                .build(),
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InsufficientPermissions);
     assert_eq!(err.required_permissions(), ["admin"]);
@@ -385,10 +715,27 @@ fn custom_claim_names() {
             .build()
             .unwrap(),
     );
-    let claims = v.verify(&issuer.token().claim("scp", json!("a b")).claim("grants", json!(["g"])).build()).unwrap();
+    let claims = v
+        .verify(
+            &issuer
+                .token()
+                .claim("scp", json!("a b"))
+                .claim("grants", json!(["g"]))
+                .build(),
+        )
+        .unwrap();
     assert_eq!(claims.scopes(), vec!["a", "b"]);
     assert_eq!(claims.get("scp"), Some(&json!("a b")));
-    assert_eq!(v.code(&issuer.token().claim("scope", json!("a")).claim("grants", json!(["g"])).build()), ErrorCode::InsufficientScope);
+    assert_eq!(
+        v.code(
+            &issuer
+                .token()
+                .claim("scope", json!("a"))
+                .claim("grants", json!(["g"]))
+                .build()
+        ),
+        ErrorCode::InsufficientScope
+    );
 }
 
 #[test]
@@ -401,14 +748,25 @@ fn hostile_payloads_never_panic() {
     assert!(token.len() < 16 * 1024);
     assert_eq!(v.code(&token), ErrorCode::MalformedToken);
     // Unicode claims survive intact.
-    let token = issuer.token().claim("name", json!("Zoë 🦀 \u{202e}")).claim("sub", json!("ユーザー")).build();
+    let token = issuer
+        .token()
+        .claim("name", json!("Zoë 🦀 \u{202e}"))
+        .claim("sub", json!("ユーザー"))
+        .build();
     let claims = v.verify(&token).unwrap();
     assert_eq!(claims.get_str("name"), Some("Zoë 🦀 \u{202e}"));
     assert_eq!(claims.sub(), Some("ユーザー"));
     // Random garbage in every segment.
     for i in 0..200u32 {
-        let junk: Vec<u8> = (0..(i % 40 + 1)).map(|j| (i.wrapping_mul(31).wrapping_add(j * 7) % 256) as u8).collect();
-        let t = format!("{}.{}.{}", b64(&junk), b64(&junk[..junk.len() / 2]), b64(&junk));
+        let junk: Vec<u8> = (0..(i % 40 + 1))
+            .map(|j| (i.wrapping_mul(31).wrapping_add(j * 7) % 256) as u8)
+            .collect();
+        let t = format!(
+            "{}.{}.{}",
+            b64(&junk),
+            b64(&junk[..junk.len() / 2]),
+            b64(&junk)
+        );
         let _ = v.verify(&t);
     }
 }
@@ -421,9 +779,14 @@ fn typed_claims() {
         tenant: String,
     }
     let (issuer, v) = setup();
-    let claims = v.verify(&issuer.token().claim("tenant", json!("t1")).build()).unwrap();
+    let claims = v
+        .verify(&issuer.token().claim("tenant", json!("t1")).build())
+        .unwrap();
     let mine: Mine = claims.deserialize().unwrap();
-    assert_eq!((mine.sub.as_str(), mine.tenant.as_str()), ("user-123", "t1"));
+    assert_eq!(
+        (mine.sub.as_str(), mine.tenant.as_str()),
+        ("user-123", "t1")
+    );
     assert!(claims.deserialize::<Mine>().is_ok());
     let bad = v.verify(&issuer.token().build()).unwrap();
     assert!(bad.deserialize::<Mine>().is_err());
@@ -433,7 +796,11 @@ fn typed_claims() {
 fn token_builder_defaults_match_config() {
     // Guards the fixture itself: a default token carries what the config expects.
     let issuer = TestIssuer::start();
-    let t = TokenBuilder::new(&issuer.default_key()).claim("iss", json!(issuer.issuer())).claim("aud", json!(DEFAULT_AUDIENCE)).claim("exp", json!(now() + 60)).build();
+    let t = TokenBuilder::new(&issuer.default_key())
+        .claim("iss", json!(issuer.issuer()))
+        .claim("aud", json!(DEFAULT_AUDIENCE))
+        .claim("exp", json!(now() + 60))
+        .build();
     let v = Both::new(config_for(&issuer).build().unwrap());
     v.verify(&t).unwrap();
 }

@@ -485,7 +485,6 @@ mod tests {
 
         for (hash, params) in [
             (&digest::SHA256, &signature::RSA_PSS_2048_8192_SHA256),
-            (&digest::SHA384, &signature::RSA_PSS_2048_8192_SHA384),
             (&digest::SHA512, &signature::RSA_PSS_2048_8192_SHA512),
         ] {
             let sig = key.sign_pss(hash, msg);

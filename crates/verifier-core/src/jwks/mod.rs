@@ -1,6 +1,6 @@
 //! The JWKS lifecycle: cache, refresh, single flight, stale serving and readiness.
 //!
-//! One state machine ([`lifecycle`]) serves both flavours; they differ only in how they
+//! One state machine serves both flavours; they differ only in how they
 //! fetch (async vs blocking reqwest) and how waiters wait (a shared future vs a condvar).
 //!
 //! - Keys come only from the configured `jwks_url`, never from a token.

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use verifier_core::{AsyncJwtVerifier, AuthConfig, AuthConfigBuilder, AuthError, Claims, ErrorCode, JwtVerifier};
+use verifier_core::{
+    AsyncJwtVerifier, AuthConfig, AuthConfigBuilder, AuthError, Claims, ErrorCode, JwtVerifier,
+};
 use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
 
 /// A builder preset for `issuer`.
