@@ -12,6 +12,8 @@ use crate::error::{AuthError, ErrorCode};
 
 /// The verified claims of an access token: a JSON object with typed accessors.
 ///
+/// Cheap to clone (the object is shared), so it can go into request extensions freely.
+///
 /// ```
 /// # use verifier_core::Claims;
 /// # fn show(claims: &Claims) {
@@ -21,12 +23,23 @@ use crate::error::{AuthError, ErrorCode};
 /// let mine: Mine = claims.deserialize().unwrap();
 /// # }
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq)]
 pub struct Claims {
-    map: Map<String, Value>,
-    #[serde(skip)]
+    map: Arc<Map<String, Value>>,
     names: Arc<ClaimNames>,
+}
+
+impl Serialize for Claims {
+    /// Serializes as the JSON object itself.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.map.serialize(serializer)
+    }
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.map.fmt(f)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -46,7 +59,10 @@ impl ClaimNames {
 
 impl Claims {
     pub(crate) fn new(map: Map<String, Value>, names: Arc<ClaimNames>) -> Self {
-        Claims { map, names }
+        Claims {
+            map: Arc::new(map),
+            names,
+        }
     }
 
     /// Claims from a JSON object (for tests and custom pipelines), with the default
@@ -121,9 +137,9 @@ impl Claims {
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.map
     }
-    /// Takes the whole object.
+    /// Takes the whole object (claims are shared cheaply; this copies only if shared).
     pub fn into_map(self) -> Map<String, Value> {
-        self.map
+        Arc::try_unwrap(self.map).unwrap_or_else(|shared| (*shared).clone())
     }
     /// Checks per-route scopes: `insufficient_scope` (403) listing the missing ones, sorted.
     ///
@@ -154,7 +170,7 @@ impl Claims {
     }
     /// Deserializes the claims into the caller's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize((&self.map).into_deserializer())
+        T::deserialize((&*self.map).into_deserializer())
     }
 }
 
@@ -345,7 +361,7 @@ impl FromClaims for Claims {
 
 impl<T: DeserializeOwned> FromClaims for T {
     fn from_claims(claims: Claims) -> Result<Self, AuthError> {
-        T::deserialize(claims.map.into_deserializer())
+        T::deserialize((&*claims.map).into_deserializer())
             .map_err(|e| AuthError::new(ErrorCode::InvalidToken).with_source(e))
     }
 }

@@ -56,7 +56,11 @@ pub struct AuthConfig {
     allow_insecure_http: bool,
     jwks_backoff_initial: Duration,
     jwks_backoff_max: Duration,
+    verified_token_cache: usize,
 }
+
+/// Largest verified-token cache allowed.
+const MAX_TOKEN_CACHE: usize = 1 << 20;
 
 impl AuthConfig {
     /// Starts a builder; `issuer`, `audience` and `jwks_url` are required.
@@ -143,6 +147,11 @@ impl AuthConfig {
     /// Longest retry delay after failed refreshes (default 60 s).
     pub fn jwks_backoff_max(&self) -> Duration {
         self.jwks_backoff_max
+    }
+
+    /// Capacity of the optional verified-token cache (0 = off, the default).
+    pub fn verified_token_cache(&self) -> usize {
+        self.verified_token_cache
     }
 
     /// Reads the configuration from `OIDC_*` environment variables.
@@ -343,6 +352,7 @@ pub struct AuthConfigBuilder {
     allow_insecure_http: Option<bool>,
     jwks_backoff_initial: Option<Duration>,
     jwks_backoff_max: Option<Duration>,
+    verified_token_cache: Option<usize>,
 }
 
 impl AuthConfigBuilder {
@@ -466,6 +476,16 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Enables a cache of this many verified tokens (default 0 = off; at most 2^20).
+    ///
+    /// A repeated token then skips the signature check: keyed by the whole token, never
+    /// used at or past `exp`, `nbf` re-checked on every hit, flushed whenever the key set
+    /// is refetched. Worth it when clients reuse tokens across many requests.
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.verified_token_cache = Some(capacity);
+        self
+    }
+
     /// Checks every rule and builds the configuration.
     pub fn build(self) -> Result<AuthConfig, ConfigError> {
         let issuer = non_empty("issuer", self.issuer.as_deref())?;
@@ -539,7 +559,15 @@ impl AuthConfigBuilder {
                 "must be >= jwks_backoff_initial",
             ));
         }
+        let verified_token_cache = self.verified_token_cache.unwrap_or(0);
+        if verified_token_cache > MAX_TOKEN_CACHE {
+            return Err(ConfigError::new(
+                "verified_token_cache",
+                "must be at most 1048576",
+            ));
+        }
         Ok(AuthConfig {
+            verified_token_cache,
             issuer,
             audiences,
             jwks_url,
@@ -657,6 +685,8 @@ struct RawConfig {
     jwks_backoff_initial: Option<f64>,
     #[serde(default)]
     jwks_backoff_max: Option<f64>,
+    #[serde(default)]
+    verified_token_cache: Option<usize>,
 }
 
 impl TryFrom<RawConfig> for AuthConfig {
@@ -727,6 +757,9 @@ impl TryFrom<RawConfig> for AuthConfig {
         }
         if let Some(d) = secs("jwks_backoff_max", raw.jwks_backoff_max)? {
             b = b.jwks_backoff_max(d);
+        }
+        if let Some(n) = raw.verified_token_cache {
+            b = b.verified_token_cache(n);
         }
         b.build()
     }

@@ -23,6 +23,7 @@
 
 mod alg;
 pub mod bearer;
+mod cache;
 mod claims;
 mod config;
 mod error;

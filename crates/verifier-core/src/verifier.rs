@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::cache::TokenCache;
 use crate::claims::{self, now_secs, ClaimNames, Claims};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
@@ -10,16 +11,41 @@ use crate::keys::SigningKey;
 use crate::token::{self, UnverifiedToken};
 
 /// What both verifier flavours share.
-#[derive(Debug)]
 struct Policy {
     config: AuthConfig,
     names: Arc<ClaimNames>,
+    cache: Option<TokenCache>,
 }
 
 impl Policy {
     fn new(config: AuthConfig) -> Arc<Self> {
         let names = ClaimNames::from_config(&config);
-        Arc::new(Policy { config, names })
+        let cache = (config.verified_token_cache() > 0)
+            .then(|| TokenCache::new(config.verified_token_cache()));
+        Arc::new(Policy {
+            config,
+            names,
+            cache,
+        })
+    }
+
+    /// A cached verification of exactly these bytes, still within its time window and
+    /// from the current key set.
+    fn cached(&self, token: &[u8], generation: u64) -> Option<Claims> {
+        let cache = self.cache.as_ref()?;
+        let token = token.trim_ascii();
+        cache.get(
+            token,
+            now_secs(),
+            self.config.leeway().as_secs_f64(),
+            generation,
+        )
+    }
+
+    fn remember(&self, token: &[u8], result: &Result<Claims, AuthError>, generation: u64) {
+        if let (Some(cache), Ok(claims)) = (&self.cache, result) {
+            cache.insert(token.trim_ascii(), claims, generation, now_secs());
+        }
     }
 
     /// Steps 1-7 (no I/O), plus whether an unknown kid may refresh.
@@ -121,8 +147,12 @@ impl AsyncJwtVerifier {
         result
     }
 
-    async fn verify(&self, token: &[u8]) -> Result<Claims, AuthError> {
-        let token = self.policy.parse(token)?;
+    async fn verify(&self, raw: &[u8]) -> Result<Claims, AuthError> {
+        let generation = self.jwks.generation();
+        if let Some(claims) = self.policy.cached(raw, generation) {
+            return Ok(claims);
+        }
+        let token = self.policy.parse(raw)?;
         let key = match self.jwks.fast_get(&token.kid) {
             Some(key) => key,
             None => {
@@ -130,7 +160,9 @@ impl AsyncJwtVerifier {
                 self.jwks.key_for_token(&token.kid, may_refresh).await?
             }
         };
-        self.policy.finish(token, &key)
+        let result = self.policy.finish(token, &key);
+        self.policy.remember(raw, &result, generation);
+        result
     }
 
     /// The usable keys (see [`AsyncJwksClient::get_signing_keys`]).
@@ -231,8 +263,12 @@ mod blocking {
             result
         }
 
-        fn verify(&self, token: &[u8]) -> Result<Claims, AuthError> {
-            let token = self.policy.parse(token)?;
+        fn verify(&self, raw: &[u8]) -> Result<Claims, AuthError> {
+            let generation = self.jwks.generation();
+            if let Some(claims) = self.policy.cached(raw, generation) {
+                return Ok(claims);
+            }
+            let token = self.policy.parse(raw)?;
             let key = match self.jwks.fast_get(&token.kid) {
                 Some(key) => key,
                 None => {
@@ -240,7 +276,9 @@ mod blocking {
                     self.jwks.key_for_token(&token.kid, may_refresh)?
                 }
             };
-            self.policy.finish(token, &key)
+            let result = self.policy.finish(token, &key);
+            self.policy.remember(raw, &result, generation);
+            result
         }
 
         /// The usable keys (see [`JwksClient::get_signing_keys`]).

@@ -804,3 +804,27 @@ fn token_builder_defaults_match_config() {
     let v = Both::new(config_for(&issuer).build().unwrap());
     v.verify(&t).unwrap();
 }
+
+#[test]
+fn verified_token_cache_never_outlives_exp_or_the_key_set() {
+    let issuer = TestIssuer::start();
+    let v = Both::new(
+        config_for(&issuer)
+            .verified_token_cache(64)
+            .build()
+            .unwrap(),
+    );
+    let token = issuer.token().build();
+    let first = v.verify(&token).unwrap();
+    assert_eq!(v.verify(&token).unwrap(), first);
+    // Past exp: refused, not served from the cache.
+    let short = issuer.token().claim("exp", json!(now() + 1)).build();
+    v.verify(&short).unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(v.code(&short), ErrorCode::TokenExpired);
+    // The key set changes (the key is removed): the cached verification is gone.
+    issuer.set_keys(&[TestKey::generate(Alg::RS256, "other")]);
+    v.rt.block_on(v.async_v.get_signing_keys(true)).unwrap();
+    v.blocking_v.get_signing_keys(true).unwrap();
+    assert_eq!(v.code(&token), ErrorCode::KeyNotFound);
+}

@@ -164,6 +164,10 @@ impl JwksClient {
         self.inner.life.fast_get(kid)
     }
 
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.life.generation()
+    }
+
     /// The usable keys: from the cache (fetching only when there is none), or freshly
     /// fetched when `refresh` is true.
     pub fn get_signing_keys(&self, refresh: bool) -> Result<Vec<SigningKey>, AuthError> {

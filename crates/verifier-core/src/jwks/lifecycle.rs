@@ -170,6 +170,11 @@ impl<F> Lifecycle<F> {
         set.get(kid).cloned()
     }
 
+    /// The generation of the current set (0 before the first fetch).
+    pub(crate) fn generation(&self) -> u64 {
+        self.current.load().as_ref().map_or(0, |s| s.generation)
+    }
+
     fn backoff_ok(st: &State<F>, now: Instant) -> bool {
         st.next_retry_at.is_none_or(|t| now >= t)
     }
