@@ -840,3 +840,29 @@ fn blocking_verifier_inside_spawn_blocking() {
     });
     assert_eq!(claims.unwrap().sub(), Some("user-123"));
 }
+
+#[test]
+fn caller_supplied_clients_are_not_owned() {
+    let issuer = TestIssuer::start();
+    let config = config_for(&issuer).build().unwrap();
+    let token = issuer.token().build();
+    let rt = runtime();
+    rt.block_on(async {
+        let client = verifier_core::reqwest::Client::new();
+        let v = AsyncJwtVerifier::with_client(config.clone(), client.clone());
+        assert!(v.healthcheck(true).await);
+        v.verify_access_token(&token).await.unwrap();
+        drop(v);
+        let status = client.get(issuer.jwks_url()).send().await.unwrap().status();
+        assert_eq!(
+            status, 200,
+            "our client stopped working after the verifier was dropped"
+        );
+    });
+    let client = verifier_core::reqwest::blocking::Client::new();
+    let v = JwtVerifier::with_client(config, client.clone());
+    v.verify_access_token(&token).unwrap();
+    drop(v);
+    assert_eq!(client.get(issuer.jwks_url()).send().unwrap().status(), 200);
+    assert_eq!(issuer.fetch_count(), 4);
+}
