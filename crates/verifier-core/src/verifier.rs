@@ -29,40 +29,42 @@ impl Policy {
         })
     }
 
-    /// A cached verification of exactly these bytes, still within its time window and
-    /// from the current key set.
-    fn cached(&self, token: &[u8], generation: u64) -> Option<Claims> {
-        let cache = self.cache.as_ref()?;
-        let token = token.trim_ascii();
-        cache.get(
-            token,
-            now_secs(),
-            self.config.leeway().as_secs_f64(),
-            generation,
-        )
-    }
-
-    fn remember(&self, token: &[u8], result: &Result<Claims, AuthError>, generation: u64) {
-        if let (Some(cache), Ok(claims)) = (&self.cache, result) {
-            cache.insert(token.trim_ascii(), claims, generation, now_secs());
+    /// Steps 1-7 (no I/O), after a verified-token cache lookup; also picks up the key
+    /// when the warm cache has it, so only a miss goes to the (async or blocking) lifecycle.
+    fn start<'a>(
+        &self,
+        raw: &'a [u8],
+        generation: u64,
+        fast_get: impl FnOnce(&str) -> Option<SigningKey>,
+    ) -> Result<Start<'a>, AuthError> {
+        if let Some(cache) = &self.cache {
+            let leeway = self.config.leeway().as_secs_f64();
+            if let Some(claims) = cache.get(raw.trim_ascii(), now_secs(), leeway, generation) {
+                return Ok(Start::Cached(claims));
+            }
         }
-    }
-
-    /// Steps 1-7 (no I/O), plus whether an unknown kid may refresh.
-    fn parse<'a>(&self, token: &'a [u8]) -> Result<UnverifiedToken<'a>, AuthError> {
-        token::parse(
-            token,
+        let token = token::parse(
+            raw,
             self.config.max_token_bytes(),
             self.config.allowed_algs(),
-        )
+        )?;
+        let key = fast_get(&token.kid);
+        Ok(Start::Parsed { token, key })
     }
 
+    /// Whether an unknown kid may refresh: the unverified claims pass the cheap checks.
     fn may_refresh(&self, token: &UnverifiedToken<'_>) -> bool {
         claims::passes_cheap_checks(&token.payload, &self.config, now_secs())
     }
 
-    /// Steps 9-13.
-    fn finish(&self, token: UnverifiedToken<'_>, key: &SigningKey) -> Result<Claims, AuthError> {
+    /// Steps 9-13, then remembers a success in the verified-token cache (if enabled).
+    fn complete(
+        &self,
+        raw: &[u8],
+        token: UnverifiedToken<'_>,
+        key: &SigningKey,
+        generation: u64,
+    ) -> Result<Claims, AuthError> {
         key.verify(
             token.alg,
             token.signing_input,
@@ -70,8 +72,23 @@ impl Policy {
             self.config.enforce_minimum_key_length(),
         )?;
         claims::validate(&token.payload, &self.config, now_secs())?;
-        Ok(Claims::new(token.payload, self.names.clone()))
+        let claims = Claims::new(token.payload, self.names.clone());
+        if let Some(cache) = &self.cache {
+            cache.insert(raw.trim_ascii(), &claims, generation, now_secs());
+        }
+        Ok(claims)
     }
+}
+
+/// The first half of a verification.
+enum Start<'a> {
+    /// A verified-token cache hit.
+    Cached(Claims),
+    /// A structurally valid token, and its key when the warm cache had it.
+    Parsed {
+        token: UnverifiedToken<'a>,
+        key: Option<SigningKey>,
+    },
 }
 
 fn log_refusal(result: &Result<Claims, AuthError>) {
@@ -149,20 +166,21 @@ impl AsyncJwtVerifier {
 
     async fn verify(&self, raw: &[u8]) -> Result<Claims, AuthError> {
         let generation = self.jwks.generation();
-        if let Some(claims) = self.policy.cached(raw, generation) {
-            return Ok(claims);
-        }
-        let token = self.policy.parse(raw)?;
-        let key = match self.jwks.fast_get(&token.kid) {
+        let (token, key) = match self
+            .policy
+            .start(raw, generation, |kid| self.jwks.fast_get(kid))?
+        {
+            Start::Cached(claims) => return Ok(claims),
+            Start::Parsed { token, key } => (token, key),
+        };
+        let key = match key {
             Some(key) => key,
             None => {
                 let may_refresh = self.policy.may_refresh(&token);
                 self.jwks.key_for_token(&token.kid, may_refresh).await?
             }
         };
-        let result = self.policy.finish(token, &key);
-        self.policy.remember(raw, &result, generation);
-        result
+        self.policy.complete(raw, token, &key, generation)
     }
 
     /// The usable keys (see [`AsyncJwksClient::get_signing_keys`]).
@@ -265,20 +283,21 @@ mod blocking {
 
         fn verify(&self, raw: &[u8]) -> Result<Claims, AuthError> {
             let generation = self.jwks.generation();
-            if let Some(claims) = self.policy.cached(raw, generation) {
-                return Ok(claims);
-            }
-            let token = self.policy.parse(raw)?;
-            let key = match self.jwks.fast_get(&token.kid) {
+            let (token, key) = match self
+                .policy
+                .start(raw, generation, |kid| self.jwks.fast_get(kid))?
+            {
+                Start::Cached(claims) => return Ok(claims),
+                Start::Parsed { token, key } => (token, key),
+            };
+            let key = match key {
                 Some(key) => key,
                 None => {
                     let may_refresh = self.policy.may_refresh(&token);
                     self.jwks.key_for_token(&token.kid, may_refresh)?
                 }
             };
-            let result = self.policy.finish(token, &key);
-            self.policy.remember(raw, &result, generation);
-            result
+            self.policy.complete(raw, token, &key, generation)
         }
 
         /// The usable keys (see [`JwksClient::get_signing_keys`]).
