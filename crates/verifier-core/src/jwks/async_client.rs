@@ -7,7 +7,7 @@ use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::jwks::fetch::{async_client, fetch_async};
 use crate::jwks::lifecycle::{key_from, Decision, JwksStats, KeySet, Lifecycle, Mode, State};
-use crate::keys::SigningKey;
+use crate::keys::{SigningKey, SkippedKey};
 
 type SharedFetch = Shared<BoxFuture<'static, Result<Arc<KeySet>, AuthError>>>;
 
@@ -190,6 +190,25 @@ impl AsyncJwksClient {
         self.get_signing_keys(refresh)
             .await
             .is_ok_and(|keys| !keys.is_empty())
+    }
+
+    /// The key-set entries that were skipped as unusable in the current set, with the
+    /// reason for each (unknown `kty`, `use` other than `sig`, symmetric key, bad
+    /// material, missing `kid`, duplicate `kid`, over `jwks_max_cached_keys`, ...).
+    ///
+    /// Empty before the first successful fetch. At most the first 64 skipped entries are
+    /// recorded; [`JwksStats::skipped_entries`] has the full count.
+    ///
+    /// ```no_run
+    /// # async fn run(jwks: verifier_core::AsyncJwksClient) -> Result<(), verifier_core::AuthError> {
+    /// jwks.get_signing_keys(true).await?;
+    /// for skipped in jwks.skipped_keys() {
+    ///     println!("{:?}: {}", skipped.kid, skipped.reason);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn skipped_keys(&self) -> Vec<SkippedKey> {
+        self.inner.life.skipped()
     }
 
     /// Counters and state of the lifecycle.

@@ -87,15 +87,27 @@ pub(crate) async fn fetch_async(
 }
 
 /// A blocking reqwest client configured as the lifecycle expects.
+///
+/// reqwest cannot build its blocking client on an async executor thread, so inside a
+/// tokio runtime it is built on a short-lived plain thread instead: constructing a
+/// blocking verifier is then safe anywhere (using it still belongs off the executor).
 #[cfg(feature = "blocking")]
-pub(crate) fn blocking_client(
-    timeout: Duration,
-) -> Result<reqwest::blocking::Client, reqwest::Error> {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(USER_AGENT)
-        .timeout(timeout)
-        .build()
+pub(crate) fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+    let build = move || {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(USER_AGENT)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::spawn(build)
+            .join()
+            .unwrap_or_else(|_| Err("client builder thread panicked".to_owned()))
+    } else {
+        build()
+    }
 }
 
 /// Fetches the key-set body on the calling thread.

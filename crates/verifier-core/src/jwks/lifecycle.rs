@@ -5,7 +5,9 @@
 //! (in-flight marker, timestamps, failures, backoff) and is never held across I/O.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(feature = "blocking")]
+use std::sync::Condvar;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -13,7 +15,7 @@ use arc_swap::ArcSwapOption;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ErrorCode};
 use crate::jwks::fetch::FetchParams;
-use crate::keys::{parse_key_set, KeyPolicy, KeySetError, ParsedKeySet, SigningKey};
+use crate::keys::{parse_key_set, KeyPolicy, KeySetError, ParsedKeySet, SigningKey, SkippedKey};
 
 /// One successfully fetched key set.
 #[derive(Debug)]
@@ -68,6 +70,7 @@ pub(crate) struct State<F> {
     /// The refresh in flight, flavour-specific.
     pub(crate) in_flight: Option<F>,
     last_started: Option<Instant>,
+    last_ended: Option<Instant>,
     consecutive_failures: u32,
     next_retry_at: Option<Instant>,
     last_error: Option<AuthError>,
@@ -110,6 +113,7 @@ pub(crate) struct Lifecycle<F> {
     current: ArcSwapOption<KeySet>,
     state: Mutex<State<F>>,
     /// Blocking waiters park here until the refresh in flight ends.
+    #[cfg(feature = "blocking")]
     pub(crate) cond: Condvar,
     fetches: AtomicU64,
     failures: AtomicU64,
@@ -137,6 +141,7 @@ impl<F> Lifecycle<F> {
             state: Mutex::new(State {
                 in_flight: None,
                 last_started: None,
+                last_ended: None,
                 consecutive_failures: 0,
                 next_retry_at: None,
                 last_error: None,
@@ -144,6 +149,7 @@ impl<F> Lifecycle<F> {
                 last_success: None,
                 last_result: None,
             }),
+            #[cfg(feature = "blocking")]
             cond: Condvar::new(),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -199,10 +205,16 @@ impl<F> Lifecycle<F> {
                 let known = kid.is_none_or(|k| set.get(k).is_some());
                 if !known {
                     if let Mode::Verify { may_refresh: true } = mode {
-                        let cooled = st
-                            .last_started
-                            .is_none_or(|t| now.duration_since(t) >= self.cooldown);
-                        if cooled && Self::backoff_ok(st, now) {
+                        // One refresh per cooldown, never while one is in flight (an
+                        // unknown kid never waits on someone else's fetch).
+                        let cooled = |t: Option<Instant>| {
+                            t.is_none_or(|t| now.duration_since(t) >= self.cooldown)
+                        };
+                        if st.in_flight.is_none()
+                            && cooled(st.last_started)
+                            && cooled(st.last_ended)
+                            && Self::backoff_ok(st, now)
+                        {
                             return self.join_or_start(st, now, Some(set));
                         }
                     }
@@ -265,6 +277,7 @@ impl<F> Lifecycle<F> {
         let now = Instant::now();
         let elapsed_ms = now.duration_since(started).as_millis() as u64;
         st.in_flight = None;
+        st.last_ended = Some(now);
         let result = match outcome {
             Ok((status, parsed)) => {
                 tracing::info!(
@@ -330,6 +343,14 @@ impl<F> Lifecycle<F> {
             .min(self.backoff_max);
         let half = full / 2;
         half + half.mul_f64(fastrand::f64())
+    }
+
+    /// The entries skipped in the current set (with reasons; the first 64 are recorded).
+    pub(crate) fn skipped(&self) -> Vec<SkippedKey> {
+        self.current
+            .load()
+            .as_ref()
+            .map_or_else(Vec::new, |set| set.parsed.skipped.clone())
     }
 
     pub(crate) fn stats(&self) -> JwksStats {

@@ -1,0 +1,186 @@
+//! [`BearerAuth`]: authentication middleware putting verified claims in request
+//! extensions.
+
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::{HttpMessage, ResponseError};
+use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode};
+
+use crate::auth::{Auth, AuthContext};
+
+/// Middleware authenticating every request it wraps; use with `.wrap()` on an `App`, a
+/// `web::scope` or a `web::resource`.
+///
+/// On success the verified [`verifier_core::Claims`] go into the request extensions
+/// (`req.extensions().get::<verifier_core::Claims>()`), where the [`Claims`](crate::Claims)
+/// extractor and the [`RequireScopes`](crate::RequireScopes) middleware reuse them
+/// without verifying again. On failure the middleware answers itself with the
+/// [`Auth`]'s error response (401/403/503); the wrapped service is not called.
+///
+/// - [`BearerAuth::required`]: no bearer credentials → 401 `missing_token`.
+/// - [`BearerAuth::optional`]: no bearer credentials → the request goes on without
+///   claims; bad credentials are still refused.
+///
+/// # Unknown paths stay 404
+///
+/// actix runs `App`-level middleware *before* routing, so a required `BearerAuth` on the
+/// `App` answers 401 for any path, including ones no route serves. That is safe (it does
+/// not reveal which paths exist). To keep 404 for unknown paths, either
+/// - call [`skip_unmatched`](BearerAuth::skip_unmatched): requests whose path matches no
+///   registered resource or service pass through unauthenticated to the default service
+///   (404 unless you set one: don't use this if your default service serves protected
+///   content); or
+/// - wrap only the protected `web::scope`s / resources instead of the `App`, or use the
+///   [`Claims`](crate::Claims) extractor with [`Auth`] in the application data.
+///
+/// # Ordering with other middleware
+///
+/// The last `.wrap()` runs first. Register CORS middleware *after* `BearerAuth` so
+/// it answers preflight `OPTIONS` requests (which carry no credentials) before
+/// authentication does.
+///
+/// ```no_run
+/// use actix_web::{web, App, HttpServer};
+/// use verifier_actix::{Auth, BearerAuth, Claims};
+///
+/// # async fn run(auth: Auth) -> std::io::Result<()> {
+/// HttpServer::new(move || {
+///     App::new()
+///         .route("/healthz", web::get().to(|| async { "ok" }))
+///         .service(
+///             web::scope("/api")
+///                 .wrap(BearerAuth::required(auth.clone()))
+///                 .route("/me", web::get().to(|Claims(c): Claims| async move { web::Json(c) })),
+///         )
+/// })
+/// .bind(("127.0.0.1", 3000))?
+/// .run()
+/// .await
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct BearerAuth {
+    auth: Auth,
+    optional: bool,
+    skip_unmatched: bool,
+}
+
+impl BearerAuth {
+    /// Every request must carry a valid bearer token.
+    pub fn required(auth: Auth) -> Self {
+        BearerAuth {
+            auth,
+            optional: false,
+            skip_unmatched: false,
+        }
+    }
+
+    /// Requests without bearer credentials go on without claims; a `Bearer` header
+    /// without a token, or a refused token, is still answered with an error.
+    pub fn optional(auth: Auth) -> Self {
+        BearerAuth {
+            optional: true,
+            ..BearerAuth::required(auth)
+        }
+    }
+
+    /// Lets requests whose path matches no registered resource or service through
+    /// without authentication, so the default service answers them (404 unless you set
+    /// one). The match uses the same normalized path as actix's router; guards and
+    /// methods are ignored (a path with a resource is always authenticated).
+    pub fn skip_unmatched(mut self) -> Self {
+        self.skip_unmatched = true;
+        self
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for BearerAuth
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = BearerAuthMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(BearerAuthMiddleware {
+            service: Rc::new(service),
+            config: self.clone(),
+        }))
+    }
+}
+
+/// The service built by [`BearerAuth`].
+#[derive(Debug)]
+pub struct BearerAuthMiddleware<S> {
+    service: Rc<S>,
+    config: BearerAuth,
+}
+
+/// The future of [`BearerAuthMiddleware`] and the scope-checking middleware.
+pub type AuthFuture<B> =
+    Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>>>;
+
+impl<S, B> Service<ServiceRequest> for BearerAuthMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = AuthFuture<B>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let BearerAuth {
+            auth,
+            optional,
+            skip_unmatched,
+        } = self.config.clone();
+        Box::pin(async move {
+            if skip_unmatched && !req.resource_map().has_resource(req.match_info().as_str()) {
+                return service
+                    .call(req)
+                    .await
+                    .map(ServiceResponse::map_into_left_body);
+            }
+            let already = req.extensions().get::<CoreClaims>().map(|c| auth.check(c));
+            let outcome = match already {
+                // An outer middleware verified the token: only this Auth's extras remain.
+                Some(checked) => checked.map(|()| None),
+                None => match auth.authenticate(req.headers()).await {
+                    Ok(None) if !optional => Err(AuthError::new(ErrorCode::MissingToken)),
+                    other => other,
+                },
+            };
+            match outcome {
+                Ok(claims) => {
+                    {
+                        let mut ext = req.extensions_mut();
+                        if let Some(claims) = claims {
+                            ext.insert(claims);
+                        }
+                        ext.insert(AuthContext(auth));
+                    }
+                    service
+                        .call(req)
+                        .await
+                        .map(ServiceResponse::map_into_left_body)
+                }
+                Err(err) => {
+                    let response = auth.reject(err).error_response();
+                    Ok(req.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}

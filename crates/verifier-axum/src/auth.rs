@@ -1,0 +1,193 @@
+//! [`Auth`]: the verifier and realm shared through router state.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::http::request::Parts;
+use verifier_core::{AsyncJwtVerifier, AuthError, ErrorCode};
+use verifier_tower::{BearerAuthLayer, Verifier};
+
+use crate::rejection::AuthRejection;
+
+/// The authentication state: a verifier (either flavour) and the challenge realm.
+///
+/// Extractors find it through [`FromRef`]: put it in the router state directly
+/// (`.with_state(auth)`), or implement `FromRef<AppState> for Auth` for your own state.
+/// A bare `AsyncJwtVerifier` (or `JwtVerifier`, feature `blocking`) as state also works,
+/// with no realm.
+///
+/// The realm defaults to none (`WWW-Authenticate: Bearer`, `Bearer error="..."`), like the
+/// core crate and the tower layer; set one with [`Auth::with_realm`]. The example servers
+/// use `"api"`.
+///
+/// Cheap to clone.
+///
+/// ```no_run
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{routing::get, Router};
+/// use verifier_axum::{Auth, Claims};
+/// use verifier_core::{AsyncJwtVerifier, AuthConfig};
+///
+/// async fn me(Claims(claims): Claims) -> String {
+///     format!("hello {}", claims.sub().unwrap_or("?"))
+/// }
+///
+/// let auth = Auth::new(AsyncJwtVerifier::new(AuthConfig::from_env()?)?).with_realm("api");
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .route("/admin", get(me).route_layer(auth.require_scopes(["admin"])))
+///     .with_state(auth);
+/// # let _ = app; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Auth {
+    verifier: Verifier,
+    realm: Option<Arc<str>>,
+}
+
+impl Auth {
+    /// State for `verifier` (an `AsyncJwtVerifier`, a `JwtVerifier` with feature
+    /// `blocking`, or a [`Verifier`]), without a realm.
+    pub fn new(verifier: impl Into<Verifier>) -> Self {
+        Auth {
+            verifier: verifier.into(),
+            realm: None,
+        }
+    }
+
+    /// Sets the `realm` of the `WWW-Authenticate` challenge.
+    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(Arc::from(realm.into()));
+        self
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The realm, if any.
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// A tower layer requiring authentication, with this realm: claims go into the request
+    /// extensions, where [`Claims`](crate::Claims) picks them up without verifying again.
+    ///
+    /// Prefer [`Router::route_layer`](axum::Router::route_layer) over
+    /// [`Router::layer`](axum::Router::layer): `route_layer` runs only when a route
+    /// matched, so an unknown path stays `404`; `layer` also wraps the fallback, so an
+    /// unknown path without a token answers `401`.
+    pub fn layer(&self) -> BearerAuthLayer {
+        let layer = BearerAuthLayer::new(self.verifier.clone());
+        match &self.realm {
+            Some(realm) => layer.realm(realm.as_ref()),
+            None => layer,
+        }
+    }
+
+    /// Like [`Auth::layer`], in optional mode: no credentials pass without claims, bad
+    /// credentials are refused.
+    pub fn optional_layer(&self) -> BearerAuthLayer {
+        self.layer().optional()
+    }
+
+    /// A layer requiring these scopes (403 `insufficient_scope` otherwise), for
+    /// `route_layer` on a route or a group of routes.
+    pub fn require_scopes<I, S>(&self, scopes: I) -> BearerAuthLayer
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.layer().require_scopes(scopes)
+    }
+
+    /// A layer requiring these permissions (403 `insufficient_permissions` otherwise).
+    pub fn require_permissions<I, S>(&self, permissions: I) -> BearerAuthLayer
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.layer().require_permissions(permissions)
+    }
+
+    /// A rejection for `error` carrying this realm, e.g. for checks made in a handler.
+    ///
+    /// ```
+    /// # use verifier_axum::{Auth, AuthRejection};
+    /// # fn check(auth: &Auth, claims: &verifier_core::Claims) -> Result<(), AuthRejection> {
+    /// claims.require_scopes(&["write"]).map_err(|err| auth.reject(err))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn reject(&self, error: AuthError) -> AuthRejection {
+        AuthRejection::new(error, self.realm.clone())
+    }
+
+    /// The request's verified claims: those already in the extensions (from the tower
+    /// layer or an earlier extractor), or from verifying the bearer token, which are then
+    /// stored in the extensions for later extractors. `Ok(None)`: no bearer credentials.
+    pub(crate) async fn claims_from_parts(
+        &self,
+        parts: &mut Parts,
+    ) -> Result<Option<verifier_core::Claims>, AuthRejection> {
+        if let Some(claims) = parts.extensions.get::<verifier_core::Claims>() {
+            return Ok(Some(claims.clone()));
+        }
+        match self.verifier.authenticate(&parts.headers).await {
+            Ok(Some(claims)) => {
+                parts.extensions.insert(claims.clone());
+                Ok(Some(claims))
+            }
+            Ok(None) => Ok(None),
+            Err(err) => Err(self.reject(err)),
+        }
+    }
+
+    /// Like [`Auth::claims_from_parts`], with no credentials as `missing_token`.
+    pub(crate) async fn required_claims(
+        &self,
+        parts: &mut Parts,
+    ) -> Result<verifier_core::Claims, AuthRejection> {
+        self.claims_from_parts(parts)
+            .await?
+            .ok_or_else(|| self.reject(AuthError::new(ErrorCode::MissingToken)))
+    }
+}
+
+impl From<AsyncJwtVerifier> for Auth {
+    fn from(verifier: AsyncJwtVerifier) -> Self {
+        Auth::new(verifier)
+    }
+}
+
+impl From<Verifier> for Auth {
+    fn from(verifier: Verifier) -> Self {
+        Auth::new(verifier)
+    }
+}
+
+impl FromRef<AsyncJwtVerifier> for Auth {
+    fn from_ref(verifier: &AsyncJwtVerifier) -> Self {
+        Auth::new(verifier.clone())
+    }
+}
+
+impl FromRef<Verifier> for Auth {
+    fn from_ref(verifier: &Verifier) -> Self {
+        Auth::new(verifier.clone())
+    }
+}
+
+#[cfg(feature = "blocking")]
+impl From<verifier_core::JwtVerifier> for Auth {
+    fn from(verifier: verifier_core::JwtVerifier) -> Self {
+        Auth::new(verifier)
+    }
+}
+
+#[cfg(feature = "blocking")]
+impl FromRef<verifier_core::JwtVerifier> for Auth {
+    fn from_ref(verifier: &verifier_core::JwtVerifier) -> Self {
+        Auth::new(verifier.clone())
+    }
+}

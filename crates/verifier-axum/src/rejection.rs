@@ -1,0 +1,89 @@
+//! [`AuthRejection`]: why an extractor refused a request.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use verifier_core::bearer::ErrorResponse;
+use verifier_core::AuthError;
+
+/// The rejection of the [`Claims`](crate::Claims) and [`Authorized`](crate::Authorized)
+/// extractors: the [`AuthError`] and the realm of the [`Auth`](crate::Auth) state.
+///
+/// As a response it is [`ErrorResponse`]: the error's status (401, 403 or 503),
+/// `WWW-Authenticate` (RFC 6750) on 401/403, `Retry-After` on 503, and a JSON body
+/// `{"code": "...", "detail": "..."}`. To answer differently, extract
+/// `Result<Claims, AuthRejection>` and build your own response from
+/// [`AuthRejection::error`].
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use verifier_axum::AuthRejection;
+/// use verifier_core::{AuthError, ErrorCode};
+///
+/// let rejection = AuthRejection::new(AuthError::new(ErrorCode::TokenExpired), Some("api".into()));
+/// assert_eq!(rejection.error().code(), ErrorCode::TokenExpired);
+/// let response = rejection.into_response();
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(
+///     response.headers()["www-authenticate"],
+///     r#"Bearer realm="api", error="invalid_token", error_description="Token is expired""#
+/// );
+/// ```
+#[derive(Clone, Debug)]
+pub struct AuthRejection {
+    error: AuthError,
+    realm: Option<Arc<str>>,
+}
+
+impl AuthRejection {
+    /// A rejection for `error`, answered with `realm` in the challenge.
+    pub fn new(error: AuthError, realm: Option<Arc<str>>) -> Self {
+        AuthRejection { error, realm }
+    }
+
+    /// The error.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+
+    /// Takes the error.
+    pub fn into_error(self) -> AuthError {
+        self.error
+    }
+
+    /// The realm used in the challenge.
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// The response parts (status, headers, body) this rejection answers with.
+    pub fn error_response(&self) -> ErrorResponse {
+        ErrorResponse::new(&self.error, self.realm.as_deref())
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.error_response().into_response::<Body>()
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for AuthRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<AuthRejection> for AuthError {
+    fn from(rejection: AuthRejection) -> Self {
+        rejection.error
+    }
+}

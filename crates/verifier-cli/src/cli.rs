@@ -1,0 +1,219 @@
+//! Command-line syntax (clap derive). Exit code 2 for every usage error.
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Verify and inspect OAuth 2.0 / OpenID Connect access tokens (JWTs).
+///
+/// Exit codes: 0 success (valid token, healthy key set), 1 rejected (invalid token,
+/// unhealthy key set), 2 usage or configuration error.
+#[derive(Debug, Parser)]
+#[command(name = "oidc-verify", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Verify an access token against an issuer's JWKS (exit 0 valid, 1 rejected)
+    ///
+    /// The whole pipeline: structure, header (alg, kid, no jku/x5u/crit), key from the
+    /// JWKS, signature, exp/nbf/iat, issuer, audience, scopes and permissions.
+    ///
+    /// Every setting also comes from the OIDC_* environment variables read by
+    /// `AuthConfig::from_env` (OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL,
+    /// OIDC_ALLOWED_ALGS, OIDC_LEEWAY_S, OIDC_JWKS_TIMEOUT_S, OIDC_REQUIRED_SCOPES,
+    /// OIDC_REQUIRED_PERMISSIONS, OIDC_SCOPE_CLAIM, OIDC_MAX_TOKEN_BYTES, ...); flags win.
+    /// Exit 0: valid, the claims are printed. Exit 1: rejected, the error is printed.
+    /// Exit 2: usage or configuration error.
+    Verify(VerifyArgs),
+    /// Fetch a JWKS, list its usable keys and skipped entries (exit 0 healthy, 1 not)
+    ///
+    /// Each usable key with its kid, type, curve, alg and size, and the algorithms it
+    /// verifies; each skipped entry with the reason. Exit 0 healthy, 1 not (with the
+    /// error code, e.g. jwks_fetch_failed).
+    Jwks(JwksArgs),
+    /// Decode a token's header and claims WITHOUT verifying anything
+    ///
+    /// For diagnostics only: the output is clearly marked UNVERIFIED; exp, nbf and iat
+    /// are shown as dates and relative times ("expires in 4m 12s").
+    Decode(DecodeArgs),
+    /// Run a scripted tour of the axum integration against an in-process test issuer
+    ///
+    /// A test issuer and an axum API in-process on 127.0.0.1, requests that succeed and
+    /// fail (200, 401, 403, stale keys while the issuer is down, 503 on a cold cache).
+    /// Exit 0 when every step got the expected status.
+    Demo,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Human-readable (claims still printed as pretty JSON).
+    Text,
+    /// JSON only.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Expected `iss`, compared exactly.
+    #[arg(long, env = "OIDC_ISSUER", value_name = "ISSUER")]
+    pub(crate) issuer: String,
+
+    /// Accepted audience; repeat for several (the environment variable is comma-separated).
+    #[arg(
+        long = "audience",
+        env = "OIDC_AUDIENCE",
+        value_name = "AUDIENCE",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub(crate) audiences: Vec<String>,
+
+    /// JWKS URL: https, or http on a loopback host (OIDC_ALLOW_INSECURE_HTTP=true for others).
+    #[arg(long, env = "OIDC_JWKS_URL", value_name = "URL")]
+    pub(crate) jwks_url: String,
+
+    /// Allowed signing algorithm; repeat for several (default RS256; HS* and none are refused).
+    #[arg(
+        long = "alg",
+        env = "OIDC_ALLOWED_ALGS",
+        value_name = "ALG",
+        value_delimiter = ','
+    )]
+    pub(crate) algs: Vec<String>,
+
+    /// Clock skew tolerated on exp, nbf and iat, in seconds (fractions allowed; default 0).
+    #[arg(
+        long,
+        env = "OIDC_LEEWAY_S",
+        value_name = "SECONDS",
+        value_parser = seconds("OIDC_LEEWAY_S"),
+        allow_negative_numbers = true
+    )]
+    pub(crate) leeway: Option<f64>,
+
+    /// Scope the token must carry; repeat for several (env OIDC_REQUIRED_SCOPES, space-separated).
+    #[arg(long = "require-scope", value_name = "SCOPE")]
+    pub(crate) scopes: Vec<String>,
+
+    /// Permission the token must carry; repeat for several (env OIDC_REQUIRED_PERMISSIONS,
+    /// space-separated).
+    #[arg(long = "require-permission", value_name = "PERMISSION")]
+    pub(crate) permissions: Vec<String>,
+
+    /// Deadline for the whole JWKS request, in seconds (default 3).
+    #[arg(
+        long,
+        env = "OIDC_JWKS_TIMEOUT_S",
+        value_name = "SECONDS",
+        value_parser = seconds("OIDC_JWKS_TIMEOUT_S"),
+        allow_negative_numbers = true
+    )]
+    pub(crate) jwks_timeout: Option<f64>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+
+    /// The token; omitted or `-`: read from standard input (surrounding whitespace trimmed).
+    #[arg(value_name = "TOKEN | -")]
+    pub(crate) token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JwksArgs {
+    /// JWKS URL: https, or http on a loopback host (see --allow-insecure-http).
+    #[arg(long, env = "OIDC_JWKS_URL", value_name = "URL")]
+    pub(crate) jwks_url: String,
+
+    /// Deadline for the whole JWKS request, in seconds (default 3).
+    #[arg(
+        long,
+        env = "OIDC_JWKS_TIMEOUT_S",
+        value_name = "SECONDS",
+        value_parser = seconds("OIDC_JWKS_TIMEOUT_S"),
+        allow_negative_numbers = true
+    )]
+    pub(crate) jwks_timeout: Option<f64>,
+
+    /// Allow a plain-http JWKS URL on a non-loopback host (never in production).
+    #[arg(
+        long,
+        env = "OIDC_ALLOW_INSECURE_HTTP",
+        action = ArgAction::SetTrue,
+        value_parser = boolean("OIDC_ALLOW_INSECURE_HTTP")
+    )]
+    pub(crate) allow_insecure_http: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DecodeArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+
+    /// The token; omitted or `-`: read from standard input (surrounding whitespace trimmed).
+    #[arg(value_name = "TOKEN | -")]
+    pub(crate) token: Option<String>,
+}
+
+/// A parser for a number of seconds (finite, >= 0, fractions allowed) whose error also
+/// names the environment variable the value may have come from.
+fn seconds(var: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    move |value| parse_seconds(value).map_err(|reason| format!("{reason} (from the flag or {var})"))
+}
+
+/// A number of seconds: finite, >= 0, fractions allowed (`0.5`).
+fn parse_seconds(value: &str) -> Result<f64, String> {
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| "must be a number of seconds, e.g. 30 or 0.5".to_owned())?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err("must be a finite number of seconds >= 0".to_owned());
+    }
+    Ok(secs)
+}
+
+/// A boolean as `AuthConfig::from_env` reads one (`true`/`false`, `1`/`0`, `yes`/`no`,
+/// `on`/`off`; empty is false), naming the environment variable on error.
+fn boolean(var: &'static str) -> impl Fn(&str) -> Result<bool, String> + Clone + Send + Sync {
+    move |value| match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("must be true or false (from the flag or {var})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds_parsing() {
+        assert_eq!(parse_seconds("0.5"), Ok(0.5));
+        assert_eq!(parse_seconds(" 30 "), Ok(30.0));
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("ten").is_err());
+        assert!(seconds("OIDC_LEEWAY_S")("x")
+            .unwrap_err()
+            .contains("OIDC_LEEWAY_S"));
+        assert_eq!(boolean("V")("Yes"), Ok(true));
+        assert_eq!(boolean("V")(""), Ok(false));
+        assert!(boolean("V")("maybe").unwrap_err().contains("V"));
+    }
+}

@@ -1,0 +1,719 @@
+//! `oidc-verify` as a user runs it: the built binary against a test issuer on 127.0.0.1.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+use verifier_testkit::{now, Fault, TestIssuer, DEFAULT_AUDIENCE};
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-verify");
+
+/// The binary with a clean environment: no OIDC_* variable, no proxy, no RUST_LOG.
+fn cmd() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear();
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run oidc-verify")
+}
+
+fn run_with_stdin(cmd: &mut Command, input: Vec<u8>) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oidc-verify");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Write from another thread: the child may answer before reading everything.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("wait for oidc-verify");
+    writer.join().expect("stdin writer");
+    output
+}
+
+fn code(output: &Output) -> i32 {
+    output
+        .status
+        .code()
+        .expect("exited normally, not by a signal")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_out(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(output),
+            stderr(output)
+        )
+    })
+}
+
+fn assert_no_panic(output: &Output) {
+    let err = stderr(output);
+    assert!(!err.contains("panicked"), "the binary panicked:\n{err}");
+}
+
+/// `verify` with the issuer's settings as flags.
+fn verify(issuer: &TestIssuer) -> Command {
+    let mut c = cmd();
+    c.args(["verify", "--issuer"])
+        .arg(issuer.issuer())
+        .args(["--audience", DEFAULT_AUDIENCE, "--jwks-url"])
+        .arg(issuer.jwks_url());
+    c
+}
+
+// ---------------------------------------------------------------- verify
+
+#[test]
+fn verify_valid_token_prints_claims_and_exits_0() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().claim("scope", json!("read write")).build();
+
+    let out = run(verify(&issuer).arg(&token));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("valid: sub \"user-123\""), "{first}");
+    assert!(first.contains("expires in"), "{first}");
+    assert!(first.contains("scopes: read write"), "{first}");
+    let claims: Value = serde_json::from_str(text.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(claims["sub"], "user-123");
+    assert_eq!(claims["iss"], issuer.issuer());
+
+    let out = run(verify(&issuer).args(["--format", "json", &token]));
+    assert_eq!(code(&out), 0);
+    let claims = json_out(&out);
+    assert_eq!(claims["sub"], "user-123");
+    assert_eq!(claims["aud"], DEFAULT_AUDIENCE);
+    assert_eq!(claims["scope"], "read write");
+}
+
+#[test]
+fn verify_reads_the_token_from_stdin_trimmed() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().build();
+    let padded = format!("\n  {token} \r\n").into_bytes();
+
+    // No token argument.
+    let out = run_with_stdin(verify(&issuer).args(["--format", "json"]), padded.clone());
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json_out(&out)["sub"], "user-123");
+
+    // `-` as the token argument.
+    let out = run_with_stdin(verify(&issuer).args(["--format", "json", "-"]), padded);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json_out(&out)["sub"], "user-123");
+
+    // Empty standard input: no token at all.
+    let out = run_with_stdin(verify(&issuer).args(["--format", "json"]), b" \n".to_vec());
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "missing_token");
+}
+
+#[test]
+fn verify_rejection_json_has_the_exact_shape() {
+    let issuer = TestIssuer::start();
+    let expired = issuer.token().claim("exp", json!(now() - 3600)).build();
+
+    let out = run(verify(&issuer).args(["--format", "json", &expired]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        json_out(&out),
+        json!({"error": {
+            "code": "token_expired",
+            "status": 401,
+            "message": "Token is expired",
+            "www_authenticate": "Bearer error=\"invalid_token\", error_description=\"Token is expired\"",
+        }})
+    );
+
+    // Members in the documented order: code, status, message, www_authenticate.
+    let raw = stdout(&out);
+    let positions: Vec<usize> = [
+        "\"error\"",
+        "\"code\"",
+        "\"status\"",
+        "\"message\"",
+        "\"www_authenticate\"",
+    ]
+    .iter()
+    .map(|member| {
+        raw.find(member)
+            .unwrap_or_else(|| panic!("{member} in {raw}"))
+    })
+    .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{raw}");
+
+    // Text format: the error on standard output, exit 1.
+    let out = run(verify(&issuer).arg(&expired));
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("rejected: token_expired (HTTP 401): Token is expired"),
+        "{text}"
+    );
+    assert!(
+        text.contains("WWW-Authenticate: Bearer error=\"invalid_token\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_rejects_bad_signatures_and_wrong_audiences() {
+    let issuer = TestIssuer::start();
+    let valid = issuer.token().build();
+    let other = issuer.token().claim("sub", json!("mallory")).build();
+    let forged = format!(
+        "{}.{}",
+        other.rsplit_once('.').unwrap().0,
+        valid.rsplit_once('.').unwrap().1
+    );
+    let out = run(verify(&issuer).args(["--format", "json", &forged]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid_signature");
+
+    let mut c = cmd();
+    c.args(["verify", "--format", "json", "--issuer"])
+        .arg(issuer.issuer())
+        .args(["--audience", "https://other.example", "--jwks-url"])
+        .arg(issuer.jwks_url())
+        .arg(&valid);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid_audience");
+
+    // Repeated --audience: any one of them is enough.
+    let mut c = cmd();
+    c.args(["verify", "--format", "json", "--issuer"])
+        .arg(issuer.issuer())
+        .args([
+            "--audience",
+            "https://other.example",
+            "--audience",
+            DEFAULT_AUDIENCE,
+        ])
+        .arg("--jwks-url")
+        .arg(issuer.jwks_url())
+        .arg(&valid);
+    assert_eq!(code(&run(&mut c)), 0);
+}
+
+#[test]
+fn verify_required_scopes_and_permissions_are_403() {
+    let issuer = TestIssuer::start();
+    let token = issuer
+        .token()
+        .claim("scope", json!("read"))
+        .claim("permissions", json!(["users:read"]))
+        .build();
+
+    let out = run(verify(&issuer).args([
+        "--format",
+        "json",
+        "--require-scope",
+        "write",
+        "--require-scope",
+        "admin",
+        "--require-scope",
+        "read",
+        &token,
+    ]));
+    assert_eq!(code(&out), 1);
+    let err = &json_out(&out)["error"];
+    assert_eq!(err["code"], "insufficient_scope");
+    assert_eq!(err["status"], 403);
+    assert_eq!(
+        err["www_authenticate"],
+        "Bearer error=\"insufficient_scope\", error_description=\"Insufficient scope\", scope=\"admin write\""
+    );
+
+    let out = run(verify(&issuer).args([
+        "--format",
+        "json",
+        "--require-permission",
+        "users:delete",
+        &token,
+    ]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "insufficient_permissions");
+
+    let out = run(verify(&issuer).args([
+        "--require-scope",
+        "read",
+        "--require-permission",
+        "users:read",
+        &token,
+    ]));
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
+
+#[test]
+fn verify_unreachable_jwks_is_503_jwks_fetch_failed() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().build();
+    let mut c = cmd();
+    c.args(["verify", "--format", "json", "--issuer"])
+        .arg(issuer.issuer())
+        .args(["--audience", DEFAULT_AUDIENCE])
+        .args([
+            "--jwks-url",
+            "http://127.0.0.1:1/jwks.json",
+            "--jwks-timeout",
+            "2",
+        ])
+        .arg(&token);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        json_out(&out),
+        json!({"error": {
+            "code": "jwks_fetch_failed",
+            "status": 503,
+            "message": "JWKS fetch failed",
+            "www_authenticate": null,
+        }})
+    );
+
+    // The issuer answering 500: the same code; text output names the cause.
+    issuer.set_fault(Some(Fault::Status(500)));
+    let out = run(verify(&issuer).arg(&token));
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("rejected: jwks_fetch_failed (HTTP 503)"),
+        "{text}"
+    );
+    assert!(text.contains("cause:") && text.contains("500"), "{text}");
+}
+
+#[test]
+fn verify_one_mebibyte_token_on_stdin_is_malformed_without_panic() {
+    let issuer = TestIssuer::start();
+    let huge = vec![b'a'; 1024 * 1024];
+    let out = run_with_stdin(verify(&issuer).args(["--format", "json"]), huge);
+    assert_no_panic(&out);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let err = &json_out(&out)["error"];
+    assert_eq!(err["code"], "malformed_token");
+    assert_eq!(err["message"], "Token too large");
+    // Refused before any network I/O.
+    assert_eq!(issuer.fetch_count(), 0);
+}
+
+#[test]
+fn verify_configuration_from_environment_and_flags_win() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().claim("scope", json!("read")).build();
+    let env = |c: &mut Command| {
+        c.env("OIDC_ISSUER", issuer.issuer())
+            .env(
+                "OIDC_AUDIENCE",
+                format!("https://x.example, {DEFAULT_AUDIENCE}"),
+            )
+            .env("OIDC_JWKS_URL", issuer.jwks_url());
+    };
+
+    // Everything from the environment.
+    let mut c = cmd();
+    env(&mut c);
+    c.args(["verify", "--format", "json", &token]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+
+    // Variables without a flag apply too (OIDC_REQUIRED_SCOPES, space-separated).
+    let mut c = cmd();
+    env(&mut c);
+    c.env("OIDC_REQUIRED_SCOPES", "read admin")
+        .args(["verify", "--format", "json", &token]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "insufficient_scope");
+
+    // A flag wins over its variable.
+    let mut c = cmd();
+    env(&mut c);
+    c.env("OIDC_REQUIRED_SCOPES", "read admin")
+        .args(["verify", "--require-scope", "read", &token]);
+    assert_eq!(code(&run(&mut c)), 0);
+
+    let mut c = cmd();
+    env(&mut c);
+    c.env("OIDC_ISSUER", "https://wrong.example/")
+        .args(["verify", "--issuer"])
+        .arg(issuer.issuer())
+        .arg(&token);
+    assert_eq!(code(&run(&mut c)), 0);
+
+    let mut c = cmd();
+    env(&mut c);
+    c.args([
+        "verify",
+        "--format",
+        "json",
+        "--issuer",
+        "https://wrong.example/",
+        &token,
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid_issuer");
+}
+
+// ---------------------------------------------------------------- usage errors
+
+fn assert_usage_error(out: &Output, needle: &str) {
+    assert_no_panic(out);
+    assert_eq!(
+        code(out),
+        2,
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    let err = stderr(out);
+    assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    assert!(stdout(out).is_empty(), "stdout: {}", stdout(out));
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_clear_message() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().build();
+
+    // No subcommand, unknown subcommand, unknown flag.
+    assert_usage_error(&run(&mut cmd()), "Usage:");
+    assert_usage_error(&run(cmd().arg("frobnicate")), "unrecognized subcommand");
+    assert_usage_error(&run(verify(&issuer).args(["--bogus", &token])), "--bogus");
+
+    // Missing required settings (neither flag nor variable).
+    assert_usage_error(
+        &run(cmd().args([
+            "verify",
+            "--audience",
+            "a",
+            "--jwks-url",
+            "https://x/",
+            &token,
+        ])),
+        "--issuer",
+    );
+
+    // Values clap can check.
+    assert_usage_error(
+        &run(verify(&issuer).args(["--leeway", "soon", &token])),
+        "--leeway",
+    );
+    assert_usage_error(
+        &run(verify(&issuer).args(["--jwks-timeout", "-1", &token])),
+        "--jwks-timeout",
+    );
+    // A bad variable behind a flag: the message names both.
+    assert_usage_error(
+        &run(verify(&issuer).env("OIDC_LEEWAY_S", "soon").arg(&token)),
+        "OIDC_LEEWAY_S",
+    );
+    assert_usage_error(
+        &run(verify(&issuer).args(["--format", "yaml", &token])),
+        "--format",
+    );
+
+    // Values the configuration refuses.
+    let out = run(verify(&issuer).args(["--alg", "HS256", &token]));
+    assert_usage_error(&out, "--alg (OIDC_ALLOWED_ALGS)");
+    assert!(stderr(&out).contains("HS256"));
+    assert_usage_error(
+        &run(verify(&issuer).args(["--alg", "none", &token])),
+        "none",
+    );
+    assert_usage_error(
+        &run(cmd().args([
+            "verify",
+            "--issuer",
+            "https://i/",
+            "--audience",
+            "a",
+            "--jwks-url",
+            "http://issuer.example/jwks.json",
+            &token,
+        ])),
+        "--jwks-url (OIDC_JWKS_URL) must use https",
+    );
+    assert_usage_error(
+        &run(cmd().args([
+            "verify",
+            "--issuer",
+            "  ",
+            "--audience",
+            "a",
+            "--jwks-url",
+            "https://x/",
+            &token,
+        ])),
+        "--issuer (OIDC_ISSUER) must be non-empty",
+    );
+
+    // A bad variable without a flag: named.
+    let out = run(verify(&issuer)
+        .env("OIDC_JWKS_CACHE_TTL_S", "forever")
+        .arg(&token));
+    assert_usage_error(&out, "OIDC_JWKS_CACHE_TTL_S");
+
+    // Nothing was fetched for any of these.
+    assert_eq!(issuer.fetch_count(), 0);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = run(cmd().arg("--help"));
+    assert_eq!(code(&out), 0);
+    for sub in ["verify", "jwks", "decode", "demo"] {
+        assert!(stdout(&out).contains(sub), "{}", stdout(&out));
+    }
+    let out = run(cmd().args(["verify", "--help"]));
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("OIDC_ISSUER"));
+    let out = run(cmd().arg("--version"));
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("oidc-verify "));
+}
+
+// ---------------------------------------------------------------- jwks
+
+#[test]
+fn jwks_lists_usable_keys_and_skipped_entries() {
+    let issuer = TestIssuer::start();
+    let mut doc = issuer.jwks();
+    let keys = doc["keys"].as_array_mut().unwrap();
+    keys.push(json!({"kty": "oct", "kid": "shared-secret", "k": "c2VjcmV0"}));
+    let mut enc = keys[0].clone();
+    enc["kid"] = json!("enc-1");
+    enc["use"] = json!("enc");
+    keys.push(enc);
+    keys.push(json!({"kty": "OKP", "crv": "Ed448", "kid": "ed448", "x": "AA"}));
+    issuer.set_jwks(Some(doc));
+
+    let out = run(cmd().args(["jwks", "--jwks-url"]).arg(issuer.jwks_url()));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("healthy (1 usable key, 3 skipped)"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("test-rs256"))
+        .unwrap_or_else(|| panic!("no key row:\n{text}"));
+    assert!(
+        row.contains("RSA") && row.contains("2048") && row.contains("RS256"),
+        "{row}"
+    );
+    assert!(
+        text.contains("kid \"shared-secret\": symmetric key"),
+        "{text}"
+    );
+    assert!(text.contains("kid \"enc-1\": use is"), "{text}");
+    assert!(text.contains("kid \"ed448\": unsupported curve"), "{text}");
+
+    let out = run(cmd()
+        .args(["jwks", "--format", "json", "--jwks-url"])
+        .arg(issuer.jwks_url()));
+    assert_eq!(code(&out), 0);
+    let doc = json_out(&out);
+    assert_eq!(doc["healthy"], true);
+    assert_eq!(doc["jwks_url"], issuer.jwks_url());
+    assert_eq!(doc["keys"].as_array().unwrap().len(), 1);
+    let key = &doc["keys"][0];
+    assert_eq!(key["kid"], "test-rs256");
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["bits"], 2048);
+    assert_eq!(key["alg"], Value::Null);
+    assert!(key["verifies"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("RS256")));
+    assert_eq!(doc["skipped_count"], 3);
+    let skipped: Vec<&str> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["shared-secret", "enc-1", "ed448"]);
+}
+
+#[test]
+fn jwks_unhealthy_exits_1_with_the_code() {
+    let out = run(cmd().args(["jwks", "--jwks-url", "http://127.0.0.1:1/jwks.json"]));
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("UNHEALTHY"), "{text}");
+    assert!(text.contains("jwks_fetch_failed"), "{text}");
+
+    let out = run(cmd().args([
+        "jwks",
+        "--format",
+        "json",
+        "--jwks-url",
+        "http://127.0.0.1:1/jwks.json",
+    ]));
+    assert_eq!(code(&out), 1);
+    let doc = json_out(&out);
+    assert_eq!(doc["healthy"], false);
+    assert_eq!(doc["error"]["code"], "jwks_fetch_failed");
+    assert_eq!(doc["error"]["status"], 503);
+
+    // Reachable, but no usable key: jwks_error.
+    let issuer = TestIssuer::start();
+    issuer.set_jwks(Some(
+        json!({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}),
+    ));
+    let out = run(cmd()
+        .args(["jwks", "--format", "json", "--jwks-url"])
+        .arg(issuer.jwks_url()));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "jwks_error");
+}
+
+#[test]
+fn jwks_configuration_errors_exit_2() {
+    // Plain http to a non-loopback host: refused before any network I/O ...
+    assert_usage_error(
+        &run(cmd().args(["jwks", "--jwks-url", "http://issuer.example/jwks.json"])),
+        "--jwks-url (OIDC_JWKS_URL) must use https",
+    );
+    assert_usage_error(
+        &run(cmd().args(["jwks", "--jwks-url", "not a url"])),
+        "--jwks-url",
+    );
+    assert_usage_error(&run(cmd().arg("jwks")), "--jwks-url");
+    assert_usage_error(
+        &run(cmd()
+            .args(["jwks", "--jwks-url", "https://issuer.example/jwks.json"])
+            .env("OIDC_ALLOW_INSECURE_HTTP", "maybe")),
+        "OIDC_ALLOW_INSECURE_HTTP",
+    );
+}
+
+#[test]
+fn jwks_from_environment() {
+    let issuer = TestIssuer::start();
+    let out = run(cmd()
+        .arg("jwks")
+        .env("OIDC_JWKS_URL", issuer.jwks_url())
+        .env("OIDC_JWKS_TIMEOUT_S", "1.5"));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("test-rs256"));
+}
+
+// ---------------------------------------------------------------- decode
+
+#[test]
+fn decode_marks_output_unverified_and_explains_times() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().claim("scope", json!("read")).build();
+
+    let out = run(cmd().args(["decode", &token]));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("UNVERIFIED"), "{text}");
+    assert!(text.contains("Header (UNVERIFIED)"), "{text}");
+    assert!(text.contains("Claims (UNVERIFIED)"), "{text}");
+    assert!(text.contains("\"alg\": \"RS256\""), "{text}");
+    assert!(text.contains("\"kid\": \"test-rs256\""), "{text}");
+    assert!(text.contains("\"sub\": \"user-123\""), "{text}");
+    assert!(
+        text.contains("exp: ") && text.contains("expires in "),
+        "{text}"
+    );
+    assert!(text.contains("issued"), "{text}");
+    // Decoding never fetches keys.
+    assert_eq!(issuer.fetch_count(), 0);
+
+    let expired = issuer.token().claim("exp", json!(now() - 3 * 3600)).build();
+    let out = run_with_stdin(cmd().arg("decode"), format!("{expired}\n").into_bytes());
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("expired 3h ago"), "{}", stdout(&out));
+
+    let out = run(cmd().args(["decode", "--format", "json", &token]));
+    assert_eq!(code(&out), 0);
+    let doc = json_out(&out);
+    assert_eq!(doc["verified"], false);
+    assert_eq!(doc["header"]["alg"], "RS256");
+    assert_eq!(doc["claims"]["sub"], "user-123");
+    assert!(doc["times"]["exp"]["relative"]
+        .as_str()
+        .unwrap()
+        .starts_with("expires in"));
+}
+
+#[test]
+fn decode_flags_what_a_verifier_would_refuse() {
+    let issuer = TestIssuer::start();
+    let token = issuer
+        .token()
+        .header("jku", json!("https://attacker.example/jwks.json"))
+        .claim("exp", json!("9999999999"))
+        .build();
+    let out = run(cmd().args(["decode", &token]));
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    assert!(text.contains("forbidden_header"), "{text}");
+    assert!(text.contains("not a JSON number"), "{text}");
+}
+
+#[test]
+fn decode_garbage_exits_1() {
+    for garbage in ["not-a-token", "a.b", "e30.e30.e30.e30", "!!!.e30.sig"] {
+        let out = run(cmd().args(["decode", garbage]));
+        assert_no_panic(&out);
+        assert_eq!(code(&out), 1, "{garbage}: {}", stdout(&out));
+        assert!(stdout(&out).contains("malformed_token"), "{}", stdout(&out));
+    }
+    let out = run_with_stdin(cmd().args(["decode", "--format", "json", "-"]), Vec::new());
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "missing_token");
+}
+
+// ---------------------------------------------------------------- demo
+
+#[test]
+fn demo_tour_gets_every_expected_status() {
+    let out = run(cmd().arg("demo"));
+    assert_no_panic(&out);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
+    for status in [
+        "200 OK",
+        "401 Unauthorized",
+        "403 Forbidden",
+        "503 Service Unavailable",
+    ] {
+        assert!(text.contains(status), "missing {status}:\n{text}");
+    }
+    assert!(
+        text.contains(r#"WWW-Authenticate: Bearer realm="api""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"error="insufficient_scope", error_description="Insufficient scope", scope="admin""#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Retry-After: "), "{text}");
+    assert!(text.contains("serving stale = true"), "{text}");
+    assert!(!text.contains("UNEXPECTED"), "{text}");
+    assert!(text.contains("steps got the expected result"), "{text}");
+}

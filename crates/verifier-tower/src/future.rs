@@ -1,0 +1,125 @@
+//! [`ResponseFuture`]: verification, then the inner service.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::failure::OnFailure;
+use crate::layer::Settings;
+use crate::verifier::VerifyFuture;
+
+pin_project! {
+    /// Response future of [`BearerAuth`](crate::BearerAuth): waits for the token
+    /// verification (if any), then runs the inner service or answers the failure.
+    pub struct ResponseFuture<S, ReqBody, F>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, F>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Verifying {
+            verify: VerifyFuture,
+            request: Option<Request<ReqBody>>,
+            inner: S,
+            settings: Arc<Settings<F>>,
+        },
+        Inner {
+            #[pin]
+            future: S::Future,
+        },
+        Refused {
+            response: Option<S::Response>,
+        },
+    }
+}
+
+impl<S, ReqBody, F> ResponseFuture<S, ReqBody, F>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
+        ResponseFuture {
+            state: State::Inner { future },
+        }
+    }
+
+    pub(crate) fn refused(response: S::Response) -> Self {
+        ResponseFuture {
+            state: State::Refused {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn verifying(
+        verify: VerifyFuture,
+        request: Request<ReqBody>,
+        inner: S,
+        settings: Arc<Settings<F>>,
+    ) -> Self {
+        ResponseFuture {
+            state: State::Verifying {
+                verify,
+                request: Some(request),
+                inner,
+                settings,
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody, F> Future for ResponseFuture<S, ReqBody, F>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    F: OnFailure<ResBody>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Verifying {
+                    verify,
+                    request,
+                    inner,
+                    settings,
+                } => {
+                    let verified = ready!(verify.as_mut().poll(cx))
+                        .and_then(|claims| settings.check(&claims).map(|()| claims));
+                    match verified {
+                        Ok(claims) => {
+                            let mut request = request.take().expect("polled after completion");
+                            request.extensions_mut().insert(claims);
+                            let future = inner.call(request);
+                            this.state.set(State::Inner { future });
+                        }
+                        Err(err) => {
+                            let response = settings.failure(&err);
+                            this.state.set(State::Refused { response: None });
+                            return Poll::Ready(Ok(response));
+                        }
+                    }
+                }
+                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Refused { response } => {
+                    return Poll::Ready(Ok(response.take().expect("polled after completion")))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! [`BearerAuthLayer`]: configuration and builder methods.
+
+use std::sync::Arc;
+
+use tower_layer::Layer;
+use verifier_core::{AuthError, Claims};
+
+use crate::failure::DefaultOnFailure;
+use crate::service::BearerAuth;
+use crate::verifier::Verifier;
+
+/// What a layer and its services share.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings<F> {
+    pub(crate) verifier: Verifier,
+    pub(crate) realm: Option<Arc<str>>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) permissions: Vec<String>,
+    pub(crate) optional: bool,
+    pub(crate) on_failure: F,
+}
+
+impl<F> Settings<F> {
+    /// The per-layer requirements, on top of the verifier-wide ones.
+    pub(crate) fn check(&self, claims: &Claims) -> Result<(), AuthError> {
+        if !self.scopes.is_empty() {
+            claims.require_scopes(&self.scopes)?;
+        }
+        if !self.permissions.is_empty() {
+            claims.require_permissions(&self.permissions)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn failure<B>(&self, error: &AuthError) -> http::Response<B>
+    where
+        F: crate::OnFailure<B>,
+    {
+        self.on_failure.on_failure(error, self.realm.as_deref())
+    }
+}
+
+/// Applies [`BearerAuth`] to services: bearer-token authentication from the
+/// `Authorization` header, claims into request extensions, failures answered directly.
+///
+/// Defaults: authentication required, no realm in the challenge, no per-layer scopes or
+/// permissions (the verifier-wide ones from [`AuthConfig`](verifier_core::AuthConfig)
+/// always apply), [`DefaultOnFailure`] responses.
+///
+/// ```no_run
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use verifier_core::{AsyncJwtVerifier, AuthConfig};
+/// use verifier_tower::BearerAuthLayer;
+///
+/// let verifier = AsyncJwtVerifier::new(AuthConfig::from_env()?)?;
+/// let admin_only = BearerAuthLayer::new(verifier)
+///     .realm("api")
+///     .require_scopes(["admin"]);
+/// // tower::ServiceBuilder::new().layer(admin_only).service(my_service)
+/// # let _ = admin_only; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct BearerAuthLayer<F = DefaultOnFailure> {
+    settings: Settings<F>,
+}
+
+impl BearerAuthLayer<DefaultOnFailure> {
+    /// A layer verifying with `verifier` (an [`AsyncJwtVerifier`](verifier_core::AsyncJwtVerifier),
+    /// a `JwtVerifier` with feature `blocking`, or a [`Verifier`]).
+    pub fn new(verifier: impl Into<Verifier>) -> Self {
+        BearerAuthLayer {
+            settings: Settings {
+                verifier: verifier.into(),
+                realm: None,
+                scopes: Vec::new(),
+                permissions: Vec::new(),
+                optional: false,
+                on_failure: DefaultOnFailure,
+            },
+        }
+    }
+}
+
+impl<F> BearerAuthLayer<F> {
+    /// The `realm` of the `WWW-Authenticate` challenge (none by default: `Bearer` alone).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.settings.realm = Some(Arc::from(realm.into()));
+        self
+    }
+
+    /// Adds scopes every request through this layer must carry (403
+    /// `insufficient_scope` otherwise), beyond the verifier-wide `required_scopes`.
+    /// Entries are trimmed, empty ones ignored; a string is one scope, not split.
+    pub fn require_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        extend_trimmed(&mut self.settings.scopes, scopes);
+        self
+    }
+
+    /// Adds permissions every request through this layer must carry (403
+    /// `insufficient_permissions` otherwise), beyond the verifier-wide ones.
+    pub fn require_permissions<I, S>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        extend_trimmed(&mut self.settings.permissions, permissions);
+        self
+    }
+
+    /// Optional authentication: a request without bearer credentials (no `Authorization`
+    /// header, or another scheme) reaches the inner service without claims; bearer
+    /// credentials that fail verification (or per-layer requirements) are still refused.
+    pub fn optional(mut self) -> Self {
+        self.settings.optional = true;
+        self
+    }
+
+    /// Replaces the failure response: an [`OnFailure`](crate::OnFailure) implementation or
+    /// a closure `Fn(&AuthError) -> http::Response<B>`.
+    ///
+    /// ```no_run
+    /// # fn run(verifier: verifier_core::AsyncJwtVerifier) {
+    /// use verifier_core::{bearer::ErrorResponse, AuthError};
+    /// use verifier_tower::BearerAuthLayer;
+    ///
+    /// let layer = BearerAuthLayer::new(verifier).on_failure(|err: &AuthError| {
+    ///     let mut resp = ErrorResponse::new(err, Some("api")).into_response::<String>();
+    ///     resp.headers_mut().insert("cache-control", http::HeaderValue::from_static("no-store"));
+    ///     resp
+    /// });
+    /// # let _ = layer; }
+    /// ```
+    pub fn on_failure<G>(self, on_failure: G) -> BearerAuthLayer<G> {
+        let Settings {
+            verifier,
+            realm,
+            scopes,
+            permissions,
+            optional,
+            ..
+        } = self.settings;
+        BearerAuthLayer {
+            settings: Settings {
+                verifier,
+                realm,
+                scopes,
+                permissions,
+                optional,
+                on_failure,
+            },
+        }
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.settings.verifier
+    }
+
+    /// The configured realm.
+    pub fn realm_str(&self) -> Option<&str> {
+        self.settings.realm.as_deref()
+    }
+
+    /// The per-layer scopes.
+    pub fn required_scopes(&self) -> &[String] {
+        &self.settings.scopes
+    }
+
+    /// The per-layer permissions.
+    pub fn required_permissions(&self) -> &[String] {
+        &self.settings.permissions
+    }
+
+    /// Whether authentication is optional.
+    pub fn is_optional(&self) -> bool {
+        self.settings.optional
+    }
+}
+
+fn extend_trimmed<I, S>(into: &mut Vec<String>, items: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    for item in items {
+        let item = item.as_ref().trim();
+        if !item.is_empty() && !into.iter().any(|have| have == item) {
+            into.push(item.to_owned());
+        }
+    }
+}
+
+impl<S, F: Clone> Layer<S> for BearerAuthLayer<F> {
+    type Service = BearerAuth<S, F>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerAuth::from_settings(inner, Arc::new(self.settings.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer() -> BearerAuthLayer {
+        let config = verifier_core::AuthConfig::builder()
+            .issuer("https://issuer.example/")
+            .audience("https://api.example")
+            .jwks_url("https://issuer.example/jwks.json")
+            .build()
+            .unwrap();
+        BearerAuthLayer::new(verifier_core::AsyncJwtVerifier::new(config).unwrap())
+    }
+
+    #[test]
+    fn requirements_are_trimmed_deduplicated_and_not_split() {
+        let layer = layer()
+            .require_scopes([" admin ", "", "admin", "read write"])
+            .require_scopes(["extra"])
+            .require_permissions(["  ", "read:users"]);
+        assert_eq!(layer.required_scopes(), ["admin", "read write", "extra"]);
+        assert_eq!(layer.required_permissions(), ["read:users"]);
+    }
+
+    #[test]
+    fn defaults_and_builders() {
+        let layer = layer();
+        assert_eq!(layer.realm_str(), None);
+        assert!(!layer.is_optional());
+        let layer = layer.realm("api").optional();
+        assert_eq!(layer.realm_str(), Some("api"));
+        assert!(layer.is_optional());
+        // Settings survive replacing the failure handler.
+        let custom = layer.on_failure(|_: &AuthError| http::Response::new(String::new()));
+        assert_eq!(custom.realm_str(), Some("api"));
+        assert!(custom.is_optional());
+    }
+}

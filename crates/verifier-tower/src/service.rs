@@ -1,0 +1,152 @@
+//! [`BearerAuth`]: the middleware service.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+use verifier_core::{bearer, AuthError, Claims, ErrorCode};
+
+use crate::failure::{DefaultOnFailure, OnFailure};
+use crate::future::ResponseFuture;
+use crate::layer::{BearerAuthLayer, Settings};
+use crate::verifier::Verifier;
+
+/// Bearer-token authentication middleware (see [`BearerAuthLayer`] for the settings).
+///
+/// For each request:
+/// 1. If the request extensions already hold [`Claims`] (an outer `BearerAuth` verified
+///    the token), they are reused: only this layer's requirements are checked.
+/// 2. Otherwise the `Authorization` header is read: scheme `Bearer` in any case, one or
+///    more spaces, the token. No bearer credentials → `missing_token` (or, in optional
+///    mode, the request passes through without claims).
+/// 3. The token is verified (the blocking flavour on the blocking pool), the per-layer
+///    scopes and permissions are checked, and the [`Claims`] are inserted into the
+///    request extensions before the inner service is called.
+///
+/// Any failure is answered by the failure handler without calling the inner service.
+///
+/// Generic over the request body `ReqBody` (untouched) and the response body `ResBody`.
+/// With [`DefaultOnFailure`], `ResBody: From<String>` is required so the JSON error body
+/// can be built (true for `axum::body::Body`, `http_body_util::Full<Bytes>`, `String`).
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{Request, Response};
+/// use tower::{service_fn, ServiceBuilder, ServiceExt};
+/// use verifier_core::{AsyncJwtVerifier, AuthConfig};
+/// use verifier_tower::BearerAuthLayer;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// let verifier = AsyncJwtVerifier::new(
+///     AuthConfig::builder()
+///         .issuer("https://issuer.example/")
+///         .audience("https://api.example")
+///         .jwks_url("https://issuer.example/jwks.json")
+///         .build()?,
+/// )?;
+/// let handler = service_fn(|req: Request<String>| async move {
+///     let claims = req.extensions().get::<verifier_core::Claims>().expect("set by the layer");
+///     Ok::<_, Infallible>(Response::new(format!("hello {}", claims.sub().unwrap_or("?"))))
+/// });
+/// let service = ServiceBuilder::new()
+///     .layer(BearerAuthLayer::new(verifier).realm("api"))
+///     .service(handler);
+///
+/// // No credentials: refused without calling the handler (and without network I/O).
+/// let response = service.oneshot(Request::new(String::new())).await?;
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="api""#);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # })
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct BearerAuth<S, F = DefaultOnFailure> {
+    inner: S,
+    settings: Arc<Settings<F>>,
+}
+
+impl<S: Clone, F> Clone for BearerAuth<S, F> {
+    fn clone(&self) -> Self {
+        BearerAuth {
+            inner: self.inner.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl BearerAuth<(), DefaultOnFailure> {
+    /// A [`BearerAuthLayer`] for `verifier` (same as [`BearerAuthLayer::new`]).
+    pub fn layer(verifier: impl Into<Verifier>) -> BearerAuthLayer {
+        BearerAuthLayer::new(verifier)
+    }
+}
+
+impl<S> BearerAuth<S, DefaultOnFailure> {
+    /// Wraps `inner` with default settings (required auth, no realm).
+    pub fn new(inner: S, verifier: impl Into<Verifier>) -> Self {
+        tower_layer::Layer::layer(&BearerAuthLayer::new(verifier), inner)
+    }
+}
+
+impl<S, F> BearerAuth<S, F> {
+    pub(crate) fn from_settings(inner: S, settings: Arc<Settings<F>>) -> Self {
+        BearerAuth { inner, settings }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, F, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuth<S, F>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    F: OnFailure<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, F>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let settings = &self.settings;
+        if let Some(claims) = req.extensions().get::<Claims>() {
+            return match settings.check(claims) {
+                Ok(()) => ResponseFuture::inner(self.inner.call(req)),
+                Err(err) => ResponseFuture::refused(settings.failure(&err)),
+            };
+        }
+        let token = match bearer::bearer_from_headers(req.headers()) {
+            Ok(Some(token)) => token.to_owned(),
+            Ok(None) if settings.optional => return ResponseFuture::inner(self.inner.call(req)),
+            Ok(None) => {
+                let err = AuthError::new(ErrorCode::MissingToken);
+                return ResponseFuture::refused(settings.failure(&err));
+            }
+            Err(err) => return ResponseFuture::refused(settings.failure(&err)),
+        };
+        let verify = settings.verifier.verify_owned(token);
+        // The clone may not be ready; keep the one that is (tower's usual dance).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::verifying(verify, req, inner, self.settings.clone())
+    }
+}

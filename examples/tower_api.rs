@@ -1,0 +1,170 @@
+//! tower + hyper API protected by bearer tokens (SPEC section 8).
+//!
+//! ```text
+//! cargo run --example tower_api --features tower,testkit
+//! ```
+//!
+//! Configuration comes from `AuthConfig::from_env()` (`OIDC_ISSUER`, `OIDC_AUDIENCE`,
+//! `OIDC_JWKS_URL`, ...) and `LISTEN_ADDR` (default `127.0.0.1:3000`). Without
+//! `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
+//! tokens and curl commands.
+//!
+//! Routes (realm `api`):
+//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503.
+//! - `GET /me`: authenticated; the claims as JSON.
+//! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
+//!
+//! No router framework: each protected route is a `tower` service wrapped in
+//! `BearerAuthLayer`, and a small dispatcher picks the route by path.
+
+use std::convert::Infallible;
+use std::error::Error;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
+use oidc_jwt_verifier::{AsyncJwtVerifier, AuthConfig, Claims};
+use serde_json::{json, Value};
+use tower::util::BoxCloneSyncService;
+use tower::{service_fn, Layer, ServiceExt};
+use verifier_tower::{BearerAuthLayer, Verifier};
+
+const REALM: &str = "api";
+
+type Body = Full<Bytes>;
+type Route = BoxCloneSyncService<Request<Incoming>, Response<Body>, Infallible>;
+
+fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut response = Response::new(Full::from(value.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// `GET /healthz`: readiness of the key set, without forcing a refresh.
+async fn healthz(verifier: Verifier) -> Response<Body> {
+    if verifier.healthcheck(false).await {
+        json_response(StatusCode::OK, &json!({"status": "ok"}))
+    } else {
+        json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unavailable"}),
+        )
+    }
+}
+
+/// `GET /me` (and `/admin`): the claims `BearerAuth` put in the request extensions.
+async fn me(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let claims = req.extensions().get::<Claims>().expect("set by BearerAuth");
+    Ok(json_response(StatusCode::OK, &json!(claims)))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+
+    // Real identity provider from the environment, or the in-process test issuer.
+    let demo_issuer = match std::env::var("OIDC_ISSUER") {
+        Ok(value) if !value.trim().is_empty() => None,
+        _ => Some(TestIssuer::start()),
+    };
+    let config = match &demo_issuer {
+        None => AuthConfig::from_env()?,
+        Some(issuer) => AuthConfig::builder()
+            .issuer(issuer.issuer())
+            .audience(DEFAULT_AUDIENCE)
+            .jwks_url(issuer.jwks_url())
+            .build()?,
+    };
+
+    let verifier = Verifier::from(AsyncJwtVerifier::new(config)?);
+    let auth = BearerAuthLayer::new(verifier.clone()).realm(REALM);
+    let me_route: Route = BoxCloneSyncService::new(auth.clone().layer(service_fn(me)));
+    let admin_route: Route =
+        BoxCloneSyncService::new(auth.require_scopes(["admin"]).layer(service_fn(me)));
+
+    let app = service_fn(move |req: Request<Incoming>| {
+        let (verifier, me_route, admin_route) =
+            (verifier.clone(), me_route.clone(), admin_route.clone());
+        async move {
+            let route = match req.uri().path() {
+                "/healthz" | "/me" | "/admin" if req.method() != Method::GET => {
+                    return Ok(json_response(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        &json!({"status": "method not allowed"}),
+                    ))
+                }
+                "/healthz" => return Ok(healthz(verifier).await),
+                "/me" => me_route,
+                "/admin" => admin_route,
+                _ => {
+                    return Ok(json_response(
+                        StatusCode::NOT_FOUND,
+                        &json!({"status": "not found"}),
+                    ))
+                }
+            };
+            route.oneshot(req).await
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(listen.as_str()).await?;
+    let addr = listener.local_addr()?.to_string();
+    println!("listening on http://{addr}");
+    if let Some(issuer) = &demo_issuer {
+        print_demo(issuer, &addr);
+    }
+
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            if let Err(err) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                eprintln!("connection error: {err}");
+            }
+        });
+    }
+}
+
+/// Prints tokens from the test issuer and curl commands to try them.
+fn print_demo(issuer: &TestIssuer, addr: &str) {
+    let exp = json!(now() + 3600);
+    let user = issuer.token().claim("exp", exp.clone()).build();
+    let admin = issuer
+        .token()
+        .claim("exp", exp)
+        .claim("scope", json!("admin"))
+        .build();
+    println!(
+        "OIDC_ISSUER is not set: using the in-process test issuer {}",
+        issuer.issuer()
+    );
+    println!("  JWKS:     {}", issuer.jwks_url());
+    println!("  audience: {DEFAULT_AUDIENCE}");
+    println!();
+    println!("token (sub user-123, valid for one hour):");
+    println!("  TOKEN={user}");
+    println!("token with scope admin:");
+    println!("  ADMIN_TOKEN={admin}");
+    println!();
+    println!("try:");
+    println!("  curl -i http://{addr}/healthz");
+    println!(
+        "  curl -i http://{addr}/me                                          # 401 missing_token"
+    );
+    println!(
+        "  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/me         # 200, the claims"
+    );
+    println!("  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/admin      # 403 insufficient_scope");
+    println!("  curl -i -H \"Authorization: Bearer $ADMIN_TOKEN\" http://{addr}/admin # 200");
+}
