@@ -53,9 +53,15 @@ pub fn bearer_from_headers(headers: &HeaderMap) -> Result<Option<&str>, AuthErro
     }
 }
 
+/// Whether the credentials use the `Bearer` scheme: the whole scheme token (RFC 7235
+/// `token`), not merely a prefix, so `Bearerx abc` is another scheme.
 fn is_bearer_scheme(value: &HeaderValue) -> bool {
-    let bytes = value.as_bytes();
-    bytes.len() >= 6 && bytes[..6].eq_ignore_ascii_case(b"bearer")
+    const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~";
+    let b = value.as_bytes();
+    b.len() >= 6
+        && b[..6].eq_ignore_ascii_case(b"bearer")
+        && b.get(6)
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || TCHAR.contains(c)))
 }
 
 /// The response parts for a refused request: status, headers and JSON body.

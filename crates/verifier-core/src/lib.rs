@@ -27,6 +27,7 @@ mod cache;
 mod claims;
 mod config;
 mod error;
+pub mod fuzzing;
 pub mod jwks;
 mod keys;
 mod token;

@@ -1,0 +1,55 @@
+//! Thin wrappers over the crate-private parsers, for property tests and fuzz targets.
+//!
+//! Not part of the public API: hidden from the docs, exempt from semver. Each wrapper
+//! runs exactly the code the verifiers run, without network I/O.
+#![doc(hidden)]
+
+use crate::alg::Algorithm;
+use crate::claims;
+use crate::config::AuthConfig;
+use crate::error::AuthError;
+use crate::keys::{self, KeyPolicy, KeySetError};
+use crate::token;
+
+/// Pipeline steps 1-7 (the crate's token parser) on raw token bytes.
+///
+/// ```
+/// use verifier_core::{fuzzing, Algorithm, ErrorCode};
+/// let err = fuzzing::parse_token(b"a.b", 16 * 1024, &[Algorithm::RS256]).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::MalformedToken);
+/// ```
+pub fn parse_token(bytes: &[u8], max_bytes: usize, allowed: &[Algorithm]) -> Result<(), AuthError> {
+    token::parse(bytes, max_bytes, allowed).map(|_| ())
+}
+
+/// Steps 7 and 11-12: a payload (JSON bytes, as decoded from the token) through the
+/// strict object parser and the claims policy of `config`, at the current time.
+///
+/// ```
+/// use verifier_core::{fuzzing, AuthConfig, ErrorCode};
+/// let config = AuthConfig::builder().issuer("i").audience("a").jwks_url("http://127.0.0.1/").build().unwrap();
+/// let err = fuzzing::validate_claims(br#"{"iss":"i","aud":"a"}"#, &config).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::MissingClaim);
+/// ```
+pub fn validate_claims(payload: &[u8], config: &AuthConfig) -> Result<(), AuthError> {
+    let payload = token::parse_object(payload)?;
+    claims::validate(&payload, config, claims::now_secs())
+}
+
+/// A key-set document through the tolerant key-set parser, with the key policy of
+/// `config` (allowed algorithms, minimum RSA length, most keys kept). Returns the number
+/// of usable keys.
+///
+/// ```
+/// use verifier_core::{fuzzing, AuthConfig};
+/// let config = AuthConfig::builder().issuer("i").audience("a").jwks_url("http://127.0.0.1/").build().unwrap();
+/// assert!(fuzzing::parse_key_set(br#"{"keys":[]}"#, &config).is_err());
+/// ```
+pub fn parse_key_set(bytes: &[u8], config: &AuthConfig) -> Result<usize, KeySetError> {
+    let policy = KeyPolicy {
+        allowed: config.allowed_algs().to_vec(),
+        enforce_min_len: config.enforce_minimum_key_length(),
+        max_keys: config.jwks_max_cached_keys(),
+    };
+    keys::parse_key_set(bytes, &policy).map(|set| set.keys.len())
+}
