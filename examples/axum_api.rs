@@ -14,18 +14,18 @@
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::error::Error;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
-use oidc_jwt_verifier::{AsyncJwtVerifier, AuthConfig};
+use oidc_jwt_verifier::AsyncJwtVerifier;
 use serde_json::{json, Value};
 use verifier_axum::{Auth, Claims};
-
-const REALM: &str = "api";
 
 /// `GET /healthz`: readiness of the key set, without forcing a refresh.
 async fn healthz(State(auth): State<Auth>) -> (StatusCode, Json<Value>) {
@@ -46,23 +46,11 @@ async fn me(Claims(claims): Claims) -> Json<oidc_jwt_verifier::Claims> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-
+    let listen = common::listen_addr();
     // Real identity provider from the environment, or the in-process test issuer.
-    let demo_issuer = match std::env::var("OIDC_ISSUER") {
-        Ok(value) if !value.trim().is_empty() => None,
-        _ => Some(TestIssuer::start()),
-    };
-    let config = match &demo_issuer {
-        None => AuthConfig::from_env()?,
-        Some(issuer) => AuthConfig::builder()
-            .issuer(issuer.issuer())
-            .audience(DEFAULT_AUDIENCE)
-            .jwks_url(issuer.jwks_url())
-            .build()?,
-    };
+    let (config, demo_issuer) = common::config()?;
 
-    let auth = Auth::new(AsyncJwtVerifier::new(config)?).with_realm(REALM);
+    let auth = Auth::new(AsyncJwtVerifier::new(config)?).with_realm(common::REALM);
     let app = Router::new()
         .route("/healthz", get(healthz))
         // The `Claims` extractor finds the verifier in the state.
@@ -78,43 +66,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let addr = listener.local_addr()?.to_string();
     println!("listening on http://{addr}");
     if let Some(issuer) = &demo_issuer {
-        print_demo(issuer, &addr);
+        common::print_demo(issuer, &addr);
     }
 
     axum::serve(listener, app).await?;
     drop(demo_issuer);
     Ok(())
-}
-
-/// Prints tokens from the test issuer and curl commands to try them.
-fn print_demo(issuer: &TestIssuer, addr: &str) {
-    let exp = json!(now() + 3600);
-    let user = issuer.token().claim("exp", exp.clone()).build();
-    let admin = issuer
-        .token()
-        .claim("exp", exp)
-        .claim("scope", json!("admin"))
-        .build();
-    println!(
-        "OIDC_ISSUER is not set: using the in-process test issuer {}",
-        issuer.issuer()
-    );
-    println!("  JWKS:     {}", issuer.jwks_url());
-    println!("  audience: {DEFAULT_AUDIENCE}");
-    println!();
-    println!("token (sub user-123, valid for one hour):");
-    println!("  TOKEN={user}");
-    println!("token with scope admin:");
-    println!("  ADMIN_TOKEN={admin}");
-    println!();
-    println!("try:");
-    println!("  curl -i http://{addr}/healthz");
-    println!(
-        "  curl -i http://{addr}/me                                          # 401 missing_token"
-    );
-    println!(
-        "  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/me         # 200, the claims"
-    );
-    println!("  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/admin      # 403 insufficient_scope");
-    println!("  curl -i -H \"Authorization: Bearer $ADMIN_TOKEN\" http://{addr}/admin # 200");
 }

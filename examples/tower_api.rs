@@ -17,6 +17,9 @@
 //! No router framework: each protected route is a `tower` service wrapped in
 //! `BearerAuthLayer`, and a small dispatcher picks the route by path.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::convert::Infallible;
 use std::error::Error;
 
@@ -26,14 +29,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
-use oidc_jwt_verifier::{AsyncJwtVerifier, AuthConfig, Claims};
+use oidc_jwt_verifier::{AsyncJwtVerifier, Claims};
 use serde_json::{json, Value};
 use tower::util::BoxCloneSyncService;
 use tower::{service_fn, Layer, ServiceExt};
 use verifier_tower::{BearerAuthLayer, Verifier};
-
-const REALM: &str = "api";
 
 type Body = Full<Bytes>;
 type Route = BoxCloneSyncService<Request<Incoming>, Response<Body>, Infallible>;
@@ -68,24 +68,12 @@ async fn me(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-
+    let listen = common::listen_addr();
     // Real identity provider from the environment, or the in-process test issuer.
-    let demo_issuer = match std::env::var("OIDC_ISSUER") {
-        Ok(value) if !value.trim().is_empty() => None,
-        _ => Some(TestIssuer::start()),
-    };
-    let config = match &demo_issuer {
-        None => AuthConfig::from_env()?,
-        Some(issuer) => AuthConfig::builder()
-            .issuer(issuer.issuer())
-            .audience(DEFAULT_AUDIENCE)
-            .jwks_url(issuer.jwks_url())
-            .build()?,
-    };
+    let (config, demo_issuer) = common::config()?;
 
     let verifier = Verifier::from(AsyncJwtVerifier::new(config)?);
-    let auth = BearerAuthLayer::new(verifier.clone()).realm(REALM);
+    let auth = BearerAuthLayer::new(verifier.clone()).realm(common::REALM);
     let me_route: Route = BoxCloneSyncService::new(auth.clone().layer(service_fn(me)));
     let admin_route: Route =
         BoxCloneSyncService::new(auth.require_scopes(["admin"]).layer(service_fn(me)));
@@ -119,7 +107,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let addr = listener.local_addr()?.to_string();
     println!("listening on http://{addr}");
     if let Some(issuer) = &demo_issuer {
-        print_demo(issuer, &addr);
+        common::print_demo(issuer, &addr);
     }
 
     loop {
@@ -134,37 +122,4 @@ async fn main() -> Result<(), Box<dyn Error>> {
             }
         });
     }
-}
-
-/// Prints tokens from the test issuer and curl commands to try them.
-fn print_demo(issuer: &TestIssuer, addr: &str) {
-    let exp = json!(now() + 3600);
-    let user = issuer.token().claim("exp", exp.clone()).build();
-    let admin = issuer
-        .token()
-        .claim("exp", exp)
-        .claim("scope", json!("admin"))
-        .build();
-    println!(
-        "OIDC_ISSUER is not set: using the in-process test issuer {}",
-        issuer.issuer()
-    );
-    println!("  JWKS:     {}", issuer.jwks_url());
-    println!("  audience: {DEFAULT_AUDIENCE}");
-    println!();
-    println!("token (sub user-123, valid for one hour):");
-    println!("  TOKEN={user}");
-    println!("token with scope admin:");
-    println!("  ADMIN_TOKEN={admin}");
-    println!();
-    println!("try:");
-    println!("  curl -i http://{addr}/healthz");
-    println!(
-        "  curl -i http://{addr}/me                                          # 401 missing_token"
-    );
-    println!(
-        "  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/me         # 200, the claims"
-    );
-    println!("  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/admin      # 403 insufficient_scope");
-    println!("  curl -i -H \"Authorization: Bearer $ADMIN_TOKEN\" http://{addr}/admin # 200");
 }

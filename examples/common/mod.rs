@@ -1,0 +1,66 @@
+//! What the three example servers share (SPEC section 8): configuration from the
+//! environment, or an in-process test issuer with ready-to-use tokens.
+
+use std::error::Error;
+
+use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
+use oidc_jwt_verifier::AuthConfig;
+use serde_json::json;
+
+/// The realm of every example.
+pub const REALM: &str = "api";
+
+/// `LISTEN_ADDR`, default `127.0.0.1:3000`.
+pub fn listen_addr() -> String {
+    std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
+}
+
+/// `AuthConfig::from_env()` when `OIDC_ISSUER` is set; otherwise a test issuer started
+/// in-process (keep it alive while serving) and a configuration pointing at it.
+pub fn config() -> Result<(AuthConfig, Option<TestIssuer>), Box<dyn Error>> {
+    match std::env::var("OIDC_ISSUER") {
+        Ok(value) if !value.trim().is_empty() => Ok((AuthConfig::from_env()?, None)),
+        _ => {
+            let issuer = TestIssuer::start();
+            let config = AuthConfig::builder()
+                .issuer(issuer.issuer())
+                .audience(DEFAULT_AUDIENCE)
+                .jwks_url(issuer.jwks_url())
+                .build()?;
+            Ok((config, Some(issuer)))
+        }
+    }
+}
+
+/// Prints tokens from the test issuer and curl commands to try them.
+pub fn print_demo(issuer: &TestIssuer, addr: &str) {
+    let exp = json!(now() + 3600);
+    let user = issuer.token().claim("exp", exp.clone()).build();
+    let admin = issuer
+        .token()
+        .claim("exp", exp)
+        .claim("scope", json!("admin"))
+        .build();
+    println!(
+        "OIDC_ISSUER is not set: using the in-process test issuer {}",
+        issuer.issuer()
+    );
+    println!("  JWKS:     {}", issuer.jwks_url());
+    println!("  audience: {DEFAULT_AUDIENCE}");
+    println!();
+    println!("token (sub user-123, valid for one hour):");
+    println!("  TOKEN={user}");
+    println!("token with scope admin:");
+    println!("  ADMIN_TOKEN={admin}");
+    println!();
+    println!("try:");
+    println!("  curl -i http://{addr}/healthz");
+    println!(
+        "  curl -i http://{addr}/me                                          # 401 missing_token"
+    );
+    println!(
+        "  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/me         # 200, the claims"
+    );
+    println!("  curl -i -H \"Authorization: Bearer $TOKEN\" http://{addr}/admin      # 403 insufficient_scope");
+    println!("  curl -i -H \"Authorization: Bearer $ADMIN_TOKEN\" http://{addr}/admin # 200");
+}
