@@ -50,35 +50,38 @@ pub(crate) fn parse<'a>(
 ) -> Result<UnverifiedToken<'a>, AuthError> {
     let token = trim_token(token, max_bytes)?;
 
-    // Step 2: exactly three segments, base64url without padding.
-    let mut parts = token.split(|b| *b == b'.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(malformed());
-    };
-    if h.is_empty() || p.is_empty() {
+    // Step 2: exactly three segments, base64url without padding. (A base64url token is
+    // ASCII; as `str`, the splits below use core's word-at-a-time memchr instead of a
+    // byte-by-byte closure.)
+    let text = std::str::from_utf8(token).map_err(|e| malformed().with_source(e))?;
+    let (h, rest) = text.split_once('.').ok_or_else(malformed)?;
+    let (p, s) = rest.split_once('.').ok_or_else(malformed)?;
+    if s.contains('.') || h.is_empty() || p.is_empty() {
         return Err(malformed());
     }
-    let header = b64(h)?;
-    let payload = b64(p)?;
-    let signature = b64(s)?;
+    // Header and payload are decoded into stack buffers when they fit (they are dropped
+    // at the end of parsing); the signature into an exact-size vector.
+    let mut header_buf = [0u8; 512];
+    let mut header_vec = Vec::new();
+    let header = b64url::decode_small(h.as_bytes(), &mut header_buf, &mut header_vec)?;
+    let mut payload_buf = [0u8; 1536];
+    let mut payload_vec = Vec::new();
+    let payload = b64url::decode_small(p.as_bytes(), &mut payload_buf, &mut payload_vec)?;
+    let signature = b64(s.as_bytes())?;
     let signing_input = &token[..h.len() + 1 + p.len()];
 
-    // Step 3: the header is a JSON object without duplicate members.
-    let header = parse_object(&header)?;
+    // Step 3: the header is a JSON object without duplicate members. Only `alg` and
+    // `kid` are kept (and whether a forbidden member is present): no map is built.
+    let header = parse_header(header)?;
 
     // Step 4: nothing in the token may locate or constrain key material.
-    if FORBIDDEN_HEADERS
-        .iter()
-        .any(|name| header.contains_key(*name))
-    {
+    if header.forbidden {
         return Err(AuthError::new(ErrorCode::ForbiddenHeader));
     }
 
     // Step 5: alg, exactly one of the allowed names.
-    let alg = match header.get("alg") {
-        Some(Value::String(a)) if !a.is_empty() => a,
+    let alg = match &header.alg {
+        Some(Member::Str(a)) if !a.is_empty() => a,
         _ => return Err(malformed().with_message("Missing alg header")),
     };
     let alg = match Algorithm::from_name(alg) {
@@ -87,13 +90,13 @@ pub(crate) fn parse<'a>(
     };
 
     // Step 6: kid, a non-empty string.
-    let kid = match header.get("kid") {
-        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+    let kid = match header.kid {
+        Some(Member::Str(k)) if !k.is_empty() => k.into_owned(),
         _ => return Err(AuthError::new(ErrorCode::MissingKid)),
     };
 
     // Step 7: the payload is a JSON object without duplicate members.
-    let payload = parse_object(&payload)?;
+    let payload = parse_object(payload)?;
 
     Ok(UnverifiedToken {
         alg,
@@ -102,6 +105,187 @@ pub(crate) fn parse<'a>(
         signing_input,
         signature,
     })
+}
+
+/// base64url decoding into a caller's stack buffer when the result fits.
+mod b64url {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    use super::{malformed, AuthError};
+
+    /// Decodes into `buf` when it fits, else into `spill`.
+    pub(super) fn decode_small<'b>(
+        input: &[u8],
+        buf: &'b mut [u8],
+        spill: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], AuthError> {
+        // `decode_slice` needs room for its (over-)estimate of the decoded length.
+        if input.len().div_ceil(4) * 3 <= buf.len() {
+            let n = URL_SAFE_NO_PAD
+                .decode_slice(input, buf)
+                .map_err(|e| malformed().with_source(e))?;
+            Ok(&buf[..n])
+        } else {
+            *spill = super::b64(input)?;
+            Ok(spill)
+        }
+    }
+}
+
+/// What the pipeline needs from the header.
+struct Header<'de> {
+    alg: Option<Member<'de>>,
+    kid: Option<Member<'de>>,
+    forbidden: bool,
+}
+
+/// A header member's value: a string (borrowed unless it had escapes), or anything else
+/// (parsed as a `serde_json::Value` would be, then dropped).
+enum Member<'de> {
+    Str(std::borrow::Cow<'de, str>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Member<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Member<'de>, E> {
+                Ok(Member::Str(std::borrow::Cow::Owned(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Member<'de>, E> {
+                Ok(Member::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Member<'de>, A::Error> {
+                Value::deserialize(de::value::MapAccessDeserializer::new(access))?;
+                Ok(Member::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, access: A) -> Result<Member<'de>, A::Error> {
+                Value::deserialize(de::value::SeqAccessDeserializer::new(access))?;
+                Ok(Member::Other)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+fn parse_header(bytes: &[u8]) -> Result<Header<'_>, AuthError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let header = Header::deserialize(&mut de).map_err(|e| malformed().with_source(e))?;
+    de.end().map_err(|e| malformed().with_source(e))?;
+    Ok(header)
+}
+
+/// A member name, borrowed from the input unless it had escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// Member names seen so far: a short list (headers have a handful), a set past that.
+enum Seen<'de> {
+    Few(Vec<std::borrow::Cow<'de, str>>),
+    Many(std::collections::BTreeSet<std::borrow::Cow<'de, str>>),
+}
+
+impl<'de> Seen<'de> {
+    /// False when `name` was already seen.
+    fn insert(&mut self, name: std::borrow::Cow<'de, str>) -> bool {
+        match self {
+            Seen::Few(list) if list.len() < 16 => {
+                if list.contains(&name) {
+                    return false;
+                }
+                list.push(name);
+                true
+            }
+            Seen::Few(list) => {
+                let mut set: std::collections::BTreeSet<_> = list.drain(..).collect();
+                let fresh = set.insert(name);
+                *self = Seen::Many(set);
+                fresh
+            }
+            Seen::Many(set) => set.insert(name),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Header<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Header<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Header<'de>, A::Error> {
+                let mut header = Header {
+                    alg: None,
+                    kid: None,
+                    forbidden: false,
+                };
+                let mut seen = Seen::Few(Vec::new());
+                while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
+                    // Every value is parsed as a full JSON value, as before (same
+                    // acceptance), but only alg and kid are kept.
+                    let value: Member<'de> = access.next_value()?;
+                    match &*key {
+                        "alg" => header.alg = Some(value),
+                        "kid" => header.kid = Some(value),
+                        name if FORBIDDEN_HEADERS.contains(&name) => header.forbidden = true,
+                        _ => {}
+                    }
+                    if !seen.insert(key) {
+                        return Err(de::Error::custom("duplicate member name"));
+                    }
+                }
+                Ok(header)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
 }
 
 fn b64(segment: &[u8]) -> Result<Vec<u8>, AuthError> {
