@@ -9,7 +9,7 @@
 //! interference from other processes; the verifier's scaling is also shown relative to
 //! the raw check's, measured in the same way (1.0 = scales as well as the crypto).
 //!
-//! Run: `cargo bench -p verifier-core --features blocking --bench concurrency`
+//! Run: `cargo bench -p verifier-core --bench concurrency`
 
 mod common;
 

@@ -17,7 +17,7 @@
 //! equally loaded during different benches: a and c timed in alternating short batches,
 //! median of the per-round ratios.
 //!
-//! Run: `cargo bench -p verifier-core --features blocking --bench verify`
+//! Run: `cargo bench -p verifier-core --bench verify`
 
 mod common;
 

@@ -451,12 +451,16 @@ fn outage_config(issuer: &TestIssuer) -> AuthConfig {
 
 #[test]
 fn outage_serves_stale_then_fails_closed_then_recovers() {
-    for fault in [Fault::Status(500), Fault::DropConnection] {
+    // 500s, dropped connections, and responses slower than the 300 ms timeout (`None`).
+    for fault in [Some(Fault::Status(500)), Some(Fault::DropConnection), None] {
         for_both(TestIssuer::start, outage_config, |name, issuer, v| {
             let token = issuer.token().build();
             v.verify(&token).unwrap();
             let warm = Instant::now();
-            issuer.set_fault(Some(fault.clone()));
+            match &fault {
+                Some(fault) => issuer.set_fault(Some(fault.clone())),
+                None => issuer.set_delay(Duration::from_secs(2)),
+            }
             // Hammer through TTL + max_stale: valid tokens keep verifying while stale.
             let mut served_stale = false;
             let mut ok_after_failure = false;
@@ -491,12 +495,13 @@ fn outage_serves_stale_then_fails_closed_then_recovers() {
             // is at most ~16 attempts, not one per request (~150 requests were made).
             let attempts = issuer.fetch_count() - 1;
             assert!(
-                (3..=20).contains(&attempts),
+                (2..=20).contains(&attempts),
                 "{name} {fault:?}: {attempts} attempts"
             );
-            assert!(v.stats().consecutive_failures >= 3);
+            assert!(v.stats().consecutive_failures >= 2);
             // Recovery.
             issuer.set_fault(None);
+            issuer.set_delay(Duration::ZERO);
             wait_until("recovery", Duration::from_secs(3), || {
                 v.verify(&token).is_ok()
             });
