@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{config_for, runtime};
+use common::{async_verifier, config_for, runtime};
 use serde_json::json;
 use verifier_core::{
     AsyncJwtVerifier, AuthConfig, AuthError, Claims, ErrorCode, JwksStats, JwtVerifier, SigningKey,
@@ -65,11 +65,7 @@ impl Flavour for JwtVerifier {
 }
 
 fn flavours(config: &AuthConfig) -> Vec<(&'static str, Box<dyn Flavour>)> {
-    let rt = runtime();
-    let v = {
-        let _g = rt.enter();
-        AsyncJwtVerifier::new(config.clone()).unwrap()
-    };
+    let (rt, v) = async_verifier(config.clone());
     vec![
         ("async", Box::new(Async { rt, v })),
         (
@@ -580,11 +576,7 @@ fn failed_refresh_keeps_previous_keys() {
 fn cold_cache_single_flight_async() {
     let issuer = TestIssuer::start();
     issuer.set_delay(Duration::from_millis(100));
-    let rt = runtime();
-    let v = {
-        let _g = rt.enter();
-        AsyncJwtVerifier::new(config_for(&issuer).build().unwrap()).unwrap()
-    };
+    let (rt, v) = async_verifier(config_for(&issuer).build().unwrap());
     let token = Arc::new(issuer.token().build());
     let ok = rt.block_on(async {
         let tasks: Vec<_> = (0..1000)
@@ -607,18 +599,13 @@ fn cold_cache_single_flight_async() {
 #[test]
 fn unknown_kid_storm_async() {
     let issuer = TestIssuer::start();
-    let rt = runtime();
-    let v = {
-        let _g = rt.enter();
-        AsyncJwtVerifier::new(
-            config_for(&issuer)
-                .jwks_refresh_cooldown(Duration::from_millis(200))
-                .jwks_timeout(Duration::from_secs(120))
-                .build()
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let (rt, v) = async_verifier(
+        config_for(&issuer)
+            .jwks_refresh_cooldown(Duration::from_millis(200))
+            .jwks_timeout(Duration::from_secs(120))
+            .build()
+            .unwrap(),
+    );
     rt.block_on(v.verify_access_token(issuer.token().build()))
         .unwrap();
     std::thread::sleep(Duration::from_millis(250));
@@ -676,18 +663,13 @@ fn fastrand_kid(i: usize) -> u64 {
 fn cold_start_with_issuer_down_async() {
     let issuer = TestIssuer::start();
     issuer.set_fault(Some(Fault::DropConnection));
-    let rt = runtime();
-    let v = {
-        let _g = rt.enter();
-        AsyncJwtVerifier::new(
-            config_for(&issuer)
-                .jwks_timeout(Duration::from_millis(300))
-                .jwks_backoff_initial(Duration::from_secs(5))
-                .build()
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let (rt, v) = async_verifier(
+        config_for(&issuer)
+            .jwks_timeout(Duration::from_millis(300))
+            .jwks_backoff_initial(Duration::from_secs(5))
+            .build()
+            .unwrap(),
+    );
     let token = issuer.token().build();
     let codes = rt.block_on(async {
         let tasks: Vec<_> = (0..200)
@@ -719,18 +701,13 @@ fn cold_start_with_issuer_down_async() {
 #[test]
 fn warm_verifications_do_not_wait_for_a_slow_refresh_async() {
     let issuer = TestIssuer::start();
-    let rt = runtime();
-    let v = {
-        let _g = rt.enter();
-        AsyncJwtVerifier::new(
-            config_for(&issuer)
-                .jwks_cache_ttl(Duration::from_millis(100))
-                .jwks_timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let (rt, v) = async_verifier(
+        config_for(&issuer)
+            .jwks_cache_ttl(Duration::from_millis(100))
+            .jwks_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    );
     let token = issuer.token().build();
     rt.block_on(v.verify_access_token(&token)).unwrap();
     std::thread::sleep(Duration::from_millis(150));
@@ -755,17 +732,12 @@ fn warm_verifications_do_not_wait_for_a_slow_refresh_async() {
 #[test]
 fn dropping_the_last_handle_ends_background_work() {
     let issuer = TestIssuer::start();
-    let rt = runtime();
-    let v = {
-        let _g = rt.enter();
-        AsyncJwtVerifier::new(
-            config_for(&issuer)
-                .jwks_cache_ttl(Duration::from_millis(50))
-                .build()
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let (rt, v) = async_verifier(
+        config_for(&issuer)
+            .jwks_cache_ttl(Duration::from_millis(50))
+            .build()
+            .unwrap(),
+    );
     let token = issuer.token().build();
     rt.block_on(v.verify_access_token(&token)).unwrap();
     std::thread::sleep(Duration::from_millis(80));

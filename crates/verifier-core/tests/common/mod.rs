@@ -25,6 +25,11 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A multi-threaded runtime and an async verifier for `config`.
+pub fn async_verifier(config: AuthConfig) -> (tokio::runtime::Runtime, AsyncJwtVerifier) {
+    (runtime(), AsyncJwtVerifier::new(config).unwrap())
+}
+
 /// The async and blocking verifiers over the same configuration; every verification
 /// runs through both and must agree.
 pub struct Both {
@@ -35,11 +40,7 @@ pub struct Both {
 
 impl Both {
     pub fn new(config: AuthConfig) -> Both {
-        let rt = runtime();
-        let async_v = {
-            let _guard = rt.enter();
-            AsyncJwtVerifier::new(config.clone()).unwrap()
-        };
+        let (rt, async_v) = async_verifier(config.clone());
         Both {
             rt,
             async_v,
