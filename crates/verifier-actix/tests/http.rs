@@ -136,37 +136,11 @@ async fn missing_credentials_are_401_without_error_code_in_the_challenge() {
 async fn refused_tokens_are_401_with_the_exact_challenge() {
     let issuer = TestIssuer::start();
     let srv = serve_app!(auth(&issuer));
-    let impostor = TestKey::generate(Alg::RS256, issuer.default_key().kid());
-    let unknown = TestKey::generate(Alg::RS256, "unknown-kid");
-    let cases = [
-        (
-            issuer
-                .token()
-                .claim("exp", json!(verifier_testkit::now() - 120))
-                .build(),
-            "token_expired",
-            "Token is expired",
-        ),
-        (
-            issuer.token_for(&impostor).build(),
-            "invalid_signature",
-            "Invalid token signature",
-        ),
-        (
-            issuer
-                .token()
-                .claim("aud", json!("https://other.example"))
-                .build(),
-            "invalid_audience",
-            "Invalid audience",
-        ),
-        (
-            issuer.token_for(&unknown).build(),
-            "key_not_found",
-            "No matching signing key",
-        ),
-        ("not-a-jwt".to_owned(), "malformed_token", "Malformed token"),
-    ];
+    let cases: Vec<(String, &str, &str)> = issuer
+        .refused_tokens()
+        .into_iter()
+        .map(|c| (c.token, c.code, c.description))
+        .collect();
     for (token, code, message) in &cases {
         for path in ["/me", "/admin", "/hello"] {
             let reply = get(&srv.url(path), Some(&bearer(token))).await;

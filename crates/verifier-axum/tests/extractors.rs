@@ -212,36 +212,11 @@ async fn no_bearer_credentials_is_missing_token() {
 async fn invalid_tokens_get_an_invalid_token_challenge() {
     let issuer = TestIssuer::start();
     let addr = serve(app(auth(&issuer))).await;
-    let attacker = TestKey::generate(Alg::RS256, "attacker");
-    let stranger = TestKey::generate(Alg::RS256, "unknown-kid");
-    let cases = [
-        (
-            issuer
-                .token()
-                .claim("exp", json!(verifier_testkit::now() - 60))
-                .build(),
-            "token_expired",
-            "Token is expired",
-        ),
-        (
-            issuer.token().signing_key(&attacker).build(),
-            "invalid_signature",
-            "Invalid token signature",
-        ),
-        (
-            issuer
-                .token()
-                .claim("aud", json!("https://other.example"))
-                .build(),
-            "invalid_audience",
-            "Invalid audience",
-        ),
-        (
-            issuer.token_for(&stranger).build(),
-            "key_not_found",
-            "No matching signing key",
-        ),
-    ];
+    let cases: Vec<(String, &str, &str)> = issuer
+        .refused_tokens()
+        .into_iter()
+        .map(|c| (c.token, c.code, c.description))
+        .collect();
     for path in ["/me", "/admin"] {
         for (token, code, message) in &cases {
             let resp = get_bearer(addr, path, token).await;

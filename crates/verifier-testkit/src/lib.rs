@@ -40,12 +40,14 @@
 #![forbid(unsafe_code)]
 
 mod alg;
+mod conformance;
 mod issuer;
 mod key;
 mod legacy_rsa;
 mod token;
 
 pub use alg::Alg;
+pub use conformance::RefusedToken;
 pub use issuer::{Fault, TestIssuer};
 pub use key::TestKey;
 pub use token::TokenBuilder;

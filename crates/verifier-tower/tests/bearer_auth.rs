@@ -7,7 +7,7 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 use verifier_core::{AuthError, ErrorCode};
-use verifier_testkit::{Alg, Fault, TestIssuer, TestKey};
+use verifier_testkit::{Fault, TestIssuer};
 use verifier_tower::BearerAuthLayer;
 
 const MISSING: &str = r#"Bearer realm="api""#;
@@ -98,37 +98,11 @@ async fn no_bearer_credentials_is_missing_token_without_error_params() {
 async fn invalid_tokens_get_an_invalid_token_challenge() {
     let issuer = TestIssuer::start();
     let addr = app(&issuer).await;
-    let attacker = TestKey::generate(Alg::RS256, "attacker");
-    let stranger = TestKey::generate(Alg::RS256, "unknown-kid");
-    let cases = [
-        (
-            issuer
-                .token()
-                .claim("exp", json!(verifier_testkit::now() - 60))
-                .build(),
-            "token_expired",
-            "Token is expired",
-        ),
-        (
-            issuer.token().signing_key(&attacker).build(),
-            "invalid_signature",
-            "Invalid token signature",
-        ),
-        (
-            issuer
-                .token()
-                .claim("aud", json!("https://other.example"))
-                .build(),
-            "invalid_audience",
-            "Invalid audience",
-        ),
-        (
-            issuer.token_for(&stranger).build(),
-            "key_not_found",
-            "No matching signing key",
-        ),
-        ("not-a-jwt".to_owned(), "malformed_token", "Malformed token"),
-    ];
+    let cases: Vec<(String, &str, &str)> = issuer
+        .refused_tokens()
+        .into_iter()
+        .map(|c| (c.token, c.code, c.description))
+        .collect();
     for (token, code, message) in cases {
         let resp = get(addr, "/me", Some(&format!("Bearer {token}"))).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{code}");
