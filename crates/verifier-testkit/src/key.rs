@@ -299,6 +299,25 @@ impl TestKey {
         }
     }
 
+    /// The public key in the form aws-lc-rs verification takes: DER `RSAPublicKey` for
+    /// RSA, the uncompressed point for EC, the 32 raw bytes for Ed25519. Handy for a raw
+    /// baseline, e.g. `aws_lc_rs::signature::ParsedPublicKey::new(alg, key.public_key_bytes())`.
+    ///
+    /// ```
+    /// use verifier_testkit::{Alg, TestKey};
+    /// assert_eq!(TestKey::generate(Alg::EdDSA, "e").public_key_bytes().len(), 32);
+    /// assert_eq!(TestKey::generate(Alg::ES256, "p").public_key_bytes()[0], 0x04);
+    /// assert_eq!(TestKey::rsa(1024, "short").public_key_bytes()[0], 0x30);
+    /// ```
+    pub fn public_key_bytes(&self) -> Vec<u8> {
+        match &*self.material {
+            Material::Rsa { pair, .. } => pair.public_key().as_ref().to_vec(),
+            Material::LegacyRsa(key) => key.public_key_der(),
+            Material::Ec { fixed, .. } => fixed.public_key().as_ref().to_vec(),
+            Material::Ed25519(pair) => pair.public_key().as_ref().to_vec(),
+        }
+    }
+
     /// [`public_jwk`](TestKey::public_jwk) plus an `"alg"` member with this
     /// exact value (which need not be a real algorithm, nor fit the key).
     ///

@@ -80,6 +80,35 @@ impl LegacyRsaKey {
     }
 
     /// Size of the modulus in bits.
+    /// The public key as DER `RSAPublicKey` (RFC 8017), the form aws-lc-rs verifies with.
+    pub(crate) fn public_key_der(&self) -> Vec<u8> {
+        let (n, e) = (self.modulus(), self.exponent());
+        // RSAPublicKey ::= SEQUENCE { n INTEGER, e INTEGER }
+        fn int(v: &[u8]) -> Vec<u8> {
+            let mut body = Vec::new();
+            if v[0] & 0x80 != 0 {
+                body.push(0);
+            }
+            body.extend_from_slice(v);
+            tlv(0x02, &body)
+        }
+        fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+            let mut out = vec![tag];
+            if body.len() < 0x80 {
+                out.push(body.len() as u8);
+            } else if body.len() < 0x100 {
+                out.extend_from_slice(&[0x81, body.len() as u8]);
+            } else {
+                out.extend_from_slice(&[0x82, (body.len() >> 8) as u8, body.len() as u8]);
+            }
+            out.extend_from_slice(body);
+            out
+        }
+        let mut body = int(n);
+        body.extend(int(e));
+        tlv(0x30, &body)
+    }
+
     pub(crate) fn modulus_bits(&self) -> usize {
         self.n.len() * 8 - self.n[0].leading_zeros() as usize
     }
@@ -402,33 +431,6 @@ mod tests {
         LegacyRsaKey::from_pem(crate::key::RSA_1024_PEM).expect("fixture parses")
     }
 
-    fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-        // RSAPublicKey ::= SEQUENCE { n INTEGER, e INTEGER }
-        fn int(v: &[u8]) -> Vec<u8> {
-            let mut body = Vec::new();
-            if v[0] & 0x80 != 0 {
-                body.push(0);
-            }
-            body.extend_from_slice(v);
-            tlv(0x02, &body)
-        }
-        fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-            let mut out = vec![tag];
-            if body.len() < 0x80 {
-                out.push(body.len() as u8);
-            } else if body.len() < 0x100 {
-                out.extend_from_slice(&[0x81, body.len() as u8]);
-            } else {
-                out.extend_from_slice(&[0x82, (body.len() >> 8) as u8, body.len() as u8]);
-            }
-            out.extend_from_slice(body);
-            out
-        }
-        let mut body = int(n);
-        body.extend(int(e));
-        tlv(0x30, &body)
-    }
-
     #[test]
     fn fixture_is_1024_bits() {
         let key = fixture();
@@ -439,7 +441,7 @@ mod tests {
     #[test]
     fn pkcs1_1024_verifies_with_aws_lc_legacy_verifier() {
         let key = fixture();
-        let public = rsa_public_der(key.modulus(), key.exponent());
+        let public = key.public_key_der();
         let msg = b"header.payload";
         for (hash, params) in [
             (
@@ -469,7 +471,7 @@ mod tests {
         let key = LegacyRsaKey::from_der(pkcs8.as_ref()).expect("PKCS#8 parses");
         use aws_lc_rs::signature::KeyPair as _;
         let public = pair.public_key().as_ref().to_vec();
-        assert_eq!(rsa_public_der(key.modulus(), key.exponent()), public);
+        assert_eq!(key.public_key_der(), public);
         let msg = b"eyJhbGciOiJQUzI1NiJ9.e30";
 
         // PKCS#1 v1.5 is deterministic: byte-identical to aws-lc-rs.

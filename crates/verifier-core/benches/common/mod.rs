@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{DecodingKey, Validation};
-use serde_json::{json, Value};
+use serde_json::json;
 use verifier_core::{Algorithm, AuthConfig};
 use verifier_testkit::{now, Alg, TestIssuer, TestKey, DEFAULT_AUDIENCE};
 
@@ -72,7 +72,7 @@ impl Fixture {
                     .build();
                 let (signing_input, sig) = token.rsplit_once('.').expect("compact JWS");
                 let signature = URL_SAFE_NO_PAD.decode(sig).expect("base64url signature");
-                let raw_key = parsed_key(*alg, &key.public_jwk());
+                let raw_key = parsed_key(*alg, &key);
                 let case = Case {
                     name,
                     alg: *alg,
@@ -101,58 +101,15 @@ impl Fixture {
     }
 }
 
-fn b64(jwk: &Value, name: &str) -> Vec<u8> {
-    URL_SAFE_NO_PAD
-        .decode(jwk[name].as_str().expect("JWK member"))
-        .expect("base64url JWK member")
-}
-
-/// The JWK as an aws-lc-rs key, parsed once (what the verifier does per key-set fetch).
-fn parsed_key(alg: Alg, jwk: &Value) -> ParsedPublicKey {
-    match alg {
-        Alg::RS256 => ParsedPublicKey::new(
-            &signature::RSA_PKCS1_2048_8192_SHA256,
-            rsa_public_key_der(&b64(jwk, "n"), &b64(jwk, "e")),
-        ),
-        Alg::ES256 => {
-            let mut point = vec![0x04];
-            point.extend(b64(jwk, "x"));
-            point.extend(b64(jwk, "y"));
-            ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-        }
-        Alg::EdDSA => ParsedPublicKey::new(&signature::ED25519, b64(jwk, "x")),
+/// The key as an aws-lc-rs key, parsed once (what the verifier does per key-set fetch).
+fn parsed_key(alg: Alg, key: &TestKey) -> ParsedPublicKey {
+    let params: &'static dyn signature::VerificationAlgorithm = match alg {
+        Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Alg::EdDSA => &signature::ED25519,
         other => panic!("no bench for {other:?}"),
-    }
-    .expect("public key")
-}
-
-/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-    fn length(out: &mut Vec<u8>, len: usize) {
-        if len < 0x80 {
-            out.push(len as u8);
-        } else if len < 0x100 {
-            out.extend([0x81, len as u8]);
-        } else {
-            out.extend([0x82, (len >> 8) as u8, len as u8]);
-        }
-    }
-    fn integer(out: &mut Vec<u8>, v: &[u8]) {
-        let pad = v[0] & 0x80 != 0;
-        out.push(0x02);
-        length(out, v.len() + usize::from(pad));
-        if pad {
-            out.push(0);
-        }
-        out.extend_from_slice(v);
-    }
-    let mut body = Vec::new();
-    integer(&mut body, n);
-    integer(&mut body, e);
-    let mut out = vec![0x30];
-    length(&mut out, body.len());
-    out.extend(body);
-    out
+    };
+    ParsedPublicKey::new(params, key.public_key_bytes()).expect("public key")
 }
 
 /// jsonwebtoken 12's equivalent: a prepared `DecodingKey` and a `Validation` checking the
