@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use verifier_core::{Algorithm, AsyncJwksClient, AuthConfig, SigningKey, SkippedKey};
+use verifier_core::{
+    Algorithm, AsyncJwksClient, AuthConfig, AuthError, ErrorCode, KeySetError, SigningKey,
+    SkippedKey,
+};
 
 use crate::cli::{Format, JwksArgs};
 use crate::output::{causes, pretty, ErrorBody};
@@ -43,7 +46,17 @@ pub(crate) async fn run(args: JwksArgs) -> Outcome {
         Err(err) => return usage_error(format_args!("invalid configuration: {err}")),
     };
     let url = config.jwks_url().as_str().to_owned();
-    match client.get_signing_keys(true).await {
+    let fetched = client.get_signing_keys(true).await.and_then(|keys| {
+        if keys.is_empty() {
+            // Installed by a verifier (it revokes every key), but nothing can verify.
+            let skipped = client.stats().skipped_entries;
+            Err(AuthError::new(ErrorCode::JwksError)
+                .with_source(KeySetError::NoUsableKeys { skipped }))
+        } else {
+            Ok(keys)
+        }
+    });
+    match fetched {
         Ok(keys) => {
             let skipped = client.skipped_keys();
             let skipped_count = client.stats().skipped_entries.max(skipped.len());

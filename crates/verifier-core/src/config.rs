@@ -11,6 +11,14 @@ use crate::alg::Algorithm;
 use crate::error::ConfigError;
 
 const MAX_TTL: Duration = Duration::from_secs(86_400);
+/// Upper bounds of the other durations (documented in docs/configuration.md): past them
+/// a value is a configuration mistake, and bounding them keeps every instant arithmetic
+/// of the lifecycle far from overflow.
+const MAX_LEEWAY: Duration = Duration::from_secs(3_600);
+const MAX_JWKS_TIMEOUT: Duration = Duration::from_secs(300);
+const MAX_REFRESH_COOLDOWN: Duration = Duration::from_secs(86_400);
+const MAX_STALE: Duration = Duration::from_secs(7 * 86_400);
+const MAX_BACKOFF: Duration = Duration::from_secs(86_400);
 const MAX_CACHED_KEYS: usize = 1024;
 
 /// Everything a verifier needs to know, validated once.
@@ -263,9 +271,11 @@ impl AuthConfig {
         }
         if let Some(d) = secs("OIDC_JWKS_REFRESH_COOLDOWN_S")? {
             b = b.jwks_refresh_cooldown(d);
+            env_names.push(("jwks_refresh_cooldown", "OIDC_JWKS_REFRESH_COOLDOWN_S"));
         }
         if let Some(d) = secs("OIDC_JWKS_MAX_STALE_S")? {
             b = b.jwks_max_stale(d);
+            env_names.push(("jwks_max_stale", "OIDC_JWKS_MAX_STALE_S"));
         }
         if let Some(v) = flag("OIDC_ALLOW_INSECURE_HTTP")? {
             b = b.allow_insecure_http(v);
@@ -385,12 +395,12 @@ impl AuthConfigBuilder {
         self.allowed_algs = Some(algs.into_iter().collect());
         self
     }
-    /// Clock skew tolerated on time claims (default 0).
+    /// Clock skew tolerated on time claims (default 0; at most 3600 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = Some(leeway);
         self
     }
-    /// Whole-request deadline for key-set fetches (default 3 s; > 0).
+    /// Whole-request deadline for key-set fetches (default 3 s; in (0, 300 s]).
     pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
         self.jwks_timeout = Some(timeout);
         self
@@ -445,12 +455,12 @@ impl AuthConfigBuilder {
         self.max_token_bytes = Some(n);
         self
     }
-    /// Least time between refreshes caused by unknown `kid`s (default 30 s).
+    /// Least time between refreshes caused by unknown `kid`s (default 30 s; at most 86400 s).
     pub fn jwks_refresh_cooldown(mut self, d: Duration) -> Self {
         self.jwks_refresh_cooldown = Some(d);
         self
     }
-    /// How long past its TTL a key set may serve while the endpoint fails (default 3600 s; 0 = fail closed at TTL).
+    /// How long past its TTL a key set may serve while the endpoint fails (default 3600 s; 0 = fail closed at TTL; at most 604800 s, 7 days).
     pub fn jwks_max_stale(mut self, d: Duration) -> Self {
         self.jwks_max_stale = Some(d);
         self
@@ -465,12 +475,12 @@ impl AuthConfigBuilder {
         self.allow_insecure_http = Some(on);
         self
     }
-    /// First retry delay after a failed refresh (default 1 s; > 0).
+    /// First retry delay after a failed refresh (default 1 s; in (0, 86400 s]).
     pub fn jwks_backoff_initial(mut self, d: Duration) -> Self {
         self.jwks_backoff_initial = Some(d);
         self
     }
-    /// Longest retry delay after failed refreshes (default 60 s; >= the initial delay).
+    /// Longest retry delay after failed refreshes (default 60 s; >= the initial delay, at most 86400 s).
     pub fn jwks_backoff_max(mut self, d: Duration) -> Self {
         self.jwks_backoff_max = Some(d);
         self
@@ -521,11 +531,12 @@ impl AuthConfigBuilder {
             return Err(ConfigError::new("allowed_algs", "must be non-empty"));
         }
         allowed_algs.dedup();
-        let leeway = self.leeway.unwrap_or(Duration::ZERO);
+        let leeway = at_most("leeway", self.leeway.unwrap_or(Duration::ZERO), MAX_LEEWAY)?;
         let jwks_timeout = self.jwks_timeout.unwrap_or(Duration::from_secs(3));
         if jwks_timeout.is_zero() {
             return Err(ConfigError::new("jwks_timeout", "must be > 0"));
         }
+        let jwks_timeout = at_most("jwks_timeout", jwks_timeout, MAX_JWKS_TIMEOUT)?;
         let jwks_cache_ttl = self.jwks_cache_ttl.unwrap_or(Duration::from_secs(300));
         if jwks_cache_ttl.is_zero() || jwks_cache_ttl > MAX_TTL {
             return Err(ConfigError::new(
@@ -552,7 +563,10 @@ impl AuthConfigBuilder {
         if jwks_backoff_initial.is_zero() {
             return Err(ConfigError::new("jwks_backoff_initial", "must be > 0"));
         }
+        let jwks_backoff_initial =
+            at_most("jwks_backoff_initial", jwks_backoff_initial, MAX_BACKOFF)?;
         let jwks_backoff_max = self.jwks_backoff_max.unwrap_or(Duration::from_secs(60));
+        let jwks_backoff_max = at_most("jwks_backoff_max", jwks_backoff_max, MAX_BACKOFF)?;
         if jwks_backoff_max < jwks_backoff_initial {
             return Err(ConfigError::new(
                 "jwks_backoff_max",
@@ -588,16 +602,34 @@ impl AuthConfigBuilder {
                 Some(self.permissions_claim.as_deref().unwrap_or("permissions")),
             )?,
             max_token_bytes,
-            jwks_refresh_cooldown: self
-                .jwks_refresh_cooldown
-                .unwrap_or(Duration::from_secs(30)),
-            jwks_max_stale: self.jwks_max_stale.unwrap_or(Duration::from_secs(3600)),
+            jwks_refresh_cooldown: at_most(
+                "jwks_refresh_cooldown",
+                self.jwks_refresh_cooldown
+                    .unwrap_or(Duration::from_secs(30)),
+                MAX_REFRESH_COOLDOWN,
+            )?,
+            jwks_max_stale: at_most(
+                "jwks_max_stale",
+                self.jwks_max_stale.unwrap_or(Duration::from_secs(3600)),
+                MAX_STALE,
+            )?,
             jwks_max_bytes,
             allow_insecure_http,
             jwks_backoff_initial,
             jwks_backoff_max,
         })
     }
+}
+
+/// `value`, or a `ConfigError` naming `field` when it is over `max`.
+fn at_most(field: &'static str, value: Duration, max: Duration) -> Result<Duration, ConfigError> {
+    if value > max {
+        return Err(ConfigError::new(
+            field,
+            format!("must be at most {} seconds", max.as_secs()),
+        ));
+    }
+    Ok(value)
 }
 
 fn non_empty(field: &'static str, value: Option<&str>) -> Result<String, ConfigError> {

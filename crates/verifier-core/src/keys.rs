@@ -82,6 +82,17 @@ impl SigningKey {
         &self.inner.jwk
     }
 
+    /// Whether the key's type (and its JWK `alg`, when present) fits `alg`, whatever the
+    /// key length.
+    pub(crate) fn fits(&self, alg: Algorithm) -> bool {
+        self.inner.family == alg.family() && self.inner.jwk_alg.is_none_or(|a| a == alg)
+    }
+
+    /// Whether the key holds a parsed verifier for `alg`.
+    pub(crate) fn verifies(&self, alg: Algorithm) -> bool {
+        self.inner.verifiers.iter().any(|(a, _)| *a == alg)
+    }
+
     /// Step 9 and 10: the key must fit `alg`, then the signature must verify.
     pub(crate) fn verify(
         &self,
@@ -91,7 +102,7 @@ impl SigningKey {
         enforce_min_len: bool,
     ) -> Result<(), AuthError> {
         let key = &*self.inner;
-        if key.family != alg.family() || key.jwk_alg.is_some_and(|a| a != alg) {
+        if !self.fits(alg) {
             return Err(AuthError::new(ErrorCode::DisallowedAlg));
         }
         if key.family == KeyFamily::Rsa && key.bits < MIN_RSA_BITS && enforce_min_len {
@@ -121,6 +132,7 @@ impl fmt::Debug for SigningKey {
 
 /// A key-set entry that was skipped, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SkippedKey {
     /// The entry's `kid`, when it had a string one.
     pub kid: Option<String>,
@@ -128,14 +140,68 @@ pub struct SkippedKey {
     pub reason: String,
 }
 
-/// A parsed key set: kid → key, plus what was skipped.
+/// A parsed key set: kid → keys, plus what was skipped.
+///
+/// A `kid` usually names one key. RFC 7517 §4.5 allows the same `kid` on keys of
+/// different types (an RSA and an EC alternative): such keys are all kept, as long as no
+/// two of them can verify the same algorithm, and the token's `alg` picks among them.
 #[derive(Debug, Default)]
 pub(crate) struct ParsedKeySet {
-    pub(crate) keys: HashMap<String, SigningKey>,
+    keys: HashMap<String, Vec<SigningKey>>,
     /// Keys in document order (for listing).
-    pub(crate) order: Vec<String>,
+    order: Vec<SigningKey>,
     pub(crate) skipped_count: usize,
     pub(crate) skipped: Vec<SkippedKey>,
+}
+
+impl ParsedKeySet {
+    /// The key named `kid` for a token signed with `alg`: the one that verifies `alg`,
+    /// else one whose type fits it (a short RSA key, refused at verification), else
+    /// the first key with that kid (refused as `disallowed_alg`). With no `alg`, the
+    /// first key with that kid.
+    pub(crate) fn get(&self, kid: &str, alg: Option<Algorithm>) -> Option<&SigningKey> {
+        let keys = self.keys.get(kid)?;
+        let Some(alg) = alg else {
+            return keys.first();
+        };
+        keys.iter()
+            .find(|k| k.verifies(alg))
+            .or_else(|| keys.iter().find(|k| k.fits(alg)))
+            .or_else(|| keys.first())
+    }
+
+    /// Whether some key has this `kid`.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    /// The usable keys in document order.
+    pub(crate) fn keys(&self) -> &[SigningKey] {
+        &self.order
+    }
+
+    /// How many usable keys the set holds.
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    fn skip(&mut self, kid: Option<String>, reason: String) {
+        self.skipped_count += 1;
+        if self.skipped.len() < MAX_SKIPPED_RECORDED {
+            self.skipped.push(SkippedKey { kid, reason });
+        }
+    }
+
+    /// Why a key of `kid` that can serve `algs` may not join the set, if it may not.
+    fn refuse(&self, kid: &str, algs: &[Algorithm], max_keys: usize) -> Option<String> {
+        if let Some(existing) = self.keys.get(kid) {
+            let overlaps = existing.iter().any(|k| algs.iter().any(|a| k.fits(*a)));
+            if overlaps {
+                return Some("duplicate kid (first wins)".to_owned());
+            }
+        }
+        (self.order.len() >= max_keys).then(|| format!("over jwks_max_cached_keys ({max_keys})"))
+    }
 }
 
 /// Options that shape key parsing.
@@ -150,13 +216,15 @@ pub(crate) struct KeyPolicy {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeySetError {
-    /// The body is not JSON.
+    /// The body is not JSON (the parser's error is the [`source`](std::error::Error::source)).
     #[error("key set is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The document is not an object with a `keys` array.
     #[error("key set is not an object with a \"keys\" array")]
     Shape,
-    /// No entry was usable.
+    /// No entry was usable. A well-formed key set without a usable key is not a failed
+    /// fetch: it is installed (and revokes every key); this variant describes it to
+    /// tools that report on a key set, such as `oidc-verify jwks`.
     #[error("key set has no usable keys ({skipped} entries skipped)")]
     NoUsableKeys {
         /// How many entries were skipped.
@@ -196,9 +264,10 @@ impl KeySetError {
 }
 
 /// Parses a key-set document. Unusable entries are skipped and counted; a document
-/// that is not `{"keys": [...]}` or has no usable entry is an error.
+/// that is not `{"keys": [...]}` is an error. A well-formed document with no usable
+/// entry is a valid, empty set: the issuer's published set is authoritative.
 pub(crate) fn parse_key_set(body: &[u8], policy: &KeyPolicy) -> Result<ParsedKeySet, KeySetError> {
-    let doc: Value = serde_json::from_slice(body)?;
+    let doc: Value = serde_json::from_slice(body).map_err(|e| KeySetError::Json(Box::new(e)))?;
     let Some(entries) = doc.get("keys").and_then(Value::as_array) else {
         return Err(KeySetError::Shape);
     };
@@ -208,30 +277,19 @@ pub(crate) fn parse_key_set(body: &[u8], policy: &KeyPolicy) -> Result<ParsedKey
     let mut set = ParsedKeySet::default();
     for entry in entries {
         let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
-        let outcome = match &kid {
-            Some(k) if set.keys.contains_key(k) => Err("duplicate kid (first wins)".to_owned()),
-            _ if set.keys.len() >= policy.max_keys => {
-                Err(format!("over jwks_max_cached_keys ({})", policy.max_keys))
-            }
-            _ => parse_jwk(entry, policy),
-        };
+        let outcome = parse_jwk(entry, policy, |kid, algs| {
+            set.refuse(kid, algs, policy.max_keys).map_or(Ok(()), Err)
+        });
         match outcome {
             Ok(key) => {
-                set.order.push(key.inner.kid.clone());
-                set.keys.insert(key.inner.kid.clone(), key);
+                set.keys
+                    .entry(key.inner.kid.clone())
+                    .or_default()
+                    .push(key.clone());
+                set.order.push(key);
             }
-            Err(reason) => {
-                set.skipped_count += 1;
-                if set.skipped.len() < MAX_SKIPPED_RECORDED {
-                    set.skipped.push(SkippedKey { kid, reason });
-                }
-            }
+            Err(reason) => set.skip(kid, reason),
         }
-    }
-    if set.keys.is_empty() {
-        return Err(KeySetError::NoUsableKeys {
-            skipped: set.skipped_count,
-        });
     }
     Ok(set)
 }
@@ -249,7 +307,15 @@ fn b64_field(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
 }
 
 /// One JWK → a [`SigningKey`], or the reason it is unusable.
-pub(crate) fn parse_jwk(entry: &Value, policy: &KeyPolicy) -> Result<SigningKey, String> {
+///
+/// The cheap checks run first; then `admit` (given the kid and the allowed algorithms
+/// the key fits) may refuse the key before its material is parsed, so entries that
+/// cannot join the set (duplicate kid, set full) cost no key parsing.
+pub(crate) fn parse_jwk(
+    entry: &Value,
+    policy: &KeyPolicy,
+    admit: impl FnOnce(&str, &[Algorithm]) -> Result<(), String>,
+) -> Result<SigningKey, String> {
     let jwk = entry.as_object().ok_or("entry is not an object")?;
     let kid = match jwk.get("kid") {
         Some(Value::String(k)) if !k.is_empty() => k.clone(),
@@ -321,6 +387,11 @@ pub(crate) fn parse_jwk(entry: &Value, policy: &KeyPolicy) -> Result<SigningKey,
             if x.len() != 32 {
                 return Err("bad Ed25519 key".into());
             }
+            if is_small_order_ed25519(&x) {
+                // Such a key accepts forged signatures (R = identity, S = 0) for any
+                // message, or for a share of them: never a real issuer's key.
+                return Err("Ed25519 key of small order".into());
+            }
             (KeyFamily::Ed25519, x, 256)
         }
         "oct" => return Err("symmetric key".into()),
@@ -331,12 +402,21 @@ pub(crate) fn parse_jwk(entry: &Value, policy: &KeyPolicy) -> Result<SigningKey,
             return Err(format!("alg {a} does not fit the key"));
         }
     }
+    // The allowed algorithms this key fits. A key that fits none of them could never
+    // verify a token: it takes no kid and no slot in the set.
+    let fitting: Vec<Algorithm> = policy
+        .allowed
+        .iter()
+        .copied()
+        .filter(|alg| alg.family() == family && jwk_alg.is_none_or(|a| a == *alg))
+        .collect();
+    if fitting.is_empty() {
+        return Err("fits none of the allowed algorithms".into());
+    }
+    admit(&kid, &fitting)?;
     let short = family == KeyFamily::Rsa && bits < MIN_RSA_BITS;
     let mut verifiers = Vec::new();
-    for &alg in &policy.allowed {
-        if alg.family() != family || jwk_alg.is_some_and(|a| a != alg) {
-            continue;
-        }
+    for &alg in &fitting {
         if short && policy.enforce_min_len {
             continue;
         }
@@ -346,22 +426,6 @@ pub(crate) fn parse_jwk(entry: &Value, policy: &KeyPolicy) -> Result<SigningKey,
         let parsed = ParsedPublicKey::new(params, &material)
             .map_err(|e| format!("bad key material ({e})"))?;
         verifiers.push((alg, parsed));
-    }
-    if !short {
-        // Validate the material even when no allowed algorithm fits this key.
-        if verifiers.is_empty() {
-            let probe = match family {
-                KeyFamily::Rsa => verification_params(Algorithm::RS256, false),
-                KeyFamily::Ec(Curve::P256) => verification_params(Algorithm::ES256, false),
-                KeyFamily::Ec(Curve::P384) => verification_params(Algorithm::ES384, false),
-                KeyFamily::Ec(Curve::P521) => verification_params(Algorithm::ES512, false),
-                KeyFamily::Ed25519 => verification_params(Algorithm::EdDSA, false),
-            };
-            if let Some(params) = probe {
-                ParsedPublicKey::new(params, &material)
-                    .map_err(|e| format!("bad key material ({e})"))?;
-            }
-        }
     }
     Ok(SigningKey {
         inner: Arc::new(KeyInner {
@@ -395,6 +459,62 @@ fn verification_params(
         (Algorithm::ES512, _) => &signature::ECDSA_P521_SHA512_FIXED,
         (Algorithm::EdDSA, _) => &signature::ED25519,
     })
+}
+
+/// The encodings of the eight Ed25519 points of small order (orders 1, 2, 4 and 8), in
+/// both sign-bit forms, and the non-canonical encodings (y >= p) of two of them.
+const ED25519_SMALL_ORDER: [[u8; 32]; 14] = {
+    const fn point(low: [u8; 31], high: u8) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 31 {
+            out[i] = low[i];
+            i += 1;
+        }
+        out[31] = high;
+        out
+    }
+    const fn ff(first: u8) -> [u8; 31] {
+        let mut out = [0xff; 31];
+        out[0] = first;
+        out
+    }
+    const fn zero(first: u8) -> [u8; 31] {
+        let mut out = [0; 31];
+        out[0] = first;
+        out
+    }
+    const ORDER8_A: [u8; 31] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc,
+    ];
+    const ORDER8_B: [u8; 31] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03,
+    ];
+    [
+        point(zero(0), 0x00), // y = 0: order 4
+        point(zero(0), 0x80),
+        point(zero(1), 0x00), // y = 1: the identity
+        point(zero(1), 0x80),
+        point(ff(0xec), 0x7f), // y = p - 1: order 2
+        point(ff(0xec), 0xff),
+        point(ff(0xed), 0x7f), // y = p, non-canonical 0
+        point(ff(0xed), 0xff),
+        point(ff(0xee), 0x7f), // y = p + 1, non-canonical 1
+        point(ff(0xee), 0xff),
+        point(ORDER8_A, 0x05), // order 8
+        point(ORDER8_A, 0x85),
+        point(ORDER8_B, 0x7a),
+        point(ORDER8_B, 0xfa),
+    ]
+};
+
+/// Whether a 32-byte Ed25519 public key encodes a point of small order.
+fn is_small_order_ed25519(x: &[u8]) -> bool {
+    ED25519_SMALL_ORDER.iter().any(|p| p.as_slice() == x)
 }
 
 fn strip_zeros(mut v: Vec<u8>) -> Vec<u8> {
@@ -447,6 +567,36 @@ fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10 item 7: every listed encoding is a real small-order key: with it, a
+    /// signature (R = a small-order point, S = 0) that nobody made verifies.
+    #[test]
+    fn small_order_ed25519_keys_accept_forgeries() {
+        let mut forged_keys = 0;
+        for key in &ED25519_SMALL_ORDER {
+            let mut forged = 0;
+            for n in 0u8..64 {
+                let message = [n; 3];
+                let accepted = ED25519_SMALL_ORDER.iter().any(|r| {
+                    let mut sig = [0u8; 64];
+                    sig[..32].copy_from_slice(r);
+                    signature::UnparsedPublicKey::new(&signature::ED25519, key)
+                        .verify(&message, &sig)
+                        .is_ok()
+                });
+                forged += usize::from(accepted);
+            }
+            if forged > 0 {
+                forged_keys += 1;
+            }
+            assert!(is_small_order_ed25519(key));
+        }
+        // The eight canonical encodings forge; aws-lc's decoder refuses the six
+        // non-canonical ones today, and they are listed anyway (defence in depth).
+        assert!(forged_keys >= 8, "{forged_keys}");
+        let real = [7u8; 32];
+        assert!(!is_small_order_ed25519(&real));
+    }
 
     #[test]
     fn der_lengths() {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::alg::Algorithm;
 use crate::cache::TokenCache;
 use crate::claims::{self, now_secs, ClaimNames, Claims};
 use crate::config::AuthConfig;
@@ -35,7 +36,7 @@ impl Policy {
         &self,
         raw: &'a [u8],
         generation: u64,
-        fast_get: impl FnOnce(&str) -> Option<SigningKey>,
+        fast_get: impl FnOnce(&str, Algorithm) -> Option<SigningKey>,
     ) -> Result<Start<'a>, AuthError> {
         if let Some(cache) = &self.cache {
             let leeway = self.config.leeway().as_secs_f64();
@@ -48,7 +49,7 @@ impl Policy {
             self.config.max_token_bytes(),
             self.config.allowed_algs(),
         )?;
-        let key = fast_get(&token.kid);
+        let key = fast_get(&token.kid, token.alg);
         Ok(Start::Parsed { token, key })
     }
 
@@ -168,7 +169,7 @@ impl AsyncJwtVerifier {
         let generation = self.jwks.generation();
         let (token, key) = match self
             .policy
-            .start(raw, generation, |kid| self.jwks.fast_get(kid))?
+            .start(raw, generation, |kid, alg| self.jwks.fast_get(kid, alg))?
         {
             Start::Cached(claims) => return Ok(claims),
             Start::Parsed { token, key } => (token, key),
@@ -177,7 +178,9 @@ impl AsyncJwtVerifier {
             Some(key) => key,
             None => {
                 let may_refresh = self.policy.may_refresh(&token);
-                self.jwks.key_for_token(&token.kid, may_refresh).await?
+                self.jwks
+                    .key_for_token(&token.kid, token.alg, may_refresh)
+                    .await?
             }
         };
         self.policy.complete(raw, token, &key, generation)
@@ -285,7 +288,7 @@ mod blocking {
             let generation = self.jwks.generation();
             let (token, key) = match self
                 .policy
-                .start(raw, generation, |kid| self.jwks.fast_get(kid))?
+                .start(raw, generation, |kid, alg| self.jwks.fast_get(kid, alg))?
             {
                 Start::Cached(claims) => return Ok(claims),
                 Start::Parsed { token, key } => (token, key),
@@ -294,7 +297,8 @@ mod blocking {
                 Some(key) => key,
                 None => {
                     let may_refresh = self.policy.may_refresh(&token);
-                    self.jwks.key_for_token(&token.kid, may_refresh)?
+                    self.jwks
+                        .key_for_token(&token.kid, token.alg, may_refresh)?
                 }
             };
             self.policy.complete(raw, token, &key, generation)

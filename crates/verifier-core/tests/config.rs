@@ -327,3 +327,80 @@ fn from_env_errors_name_the_variable() {
         assert_eq!(e.field(), var, "{var}={value}: {e}");
     }
 }
+
+/// Issue 10 item 3: every duration has a documented maximum; past it, a `ConfigError`
+/// naming the field (and the variable, from the environment). `Duration::MAX` used to
+/// build and then panic in `ttl + max_stale` on the first verification after the TTL.
+#[test]
+fn durations_are_bounded() {
+    type Set = fn(AuthConfigBuilder, Duration) -> AuthConfigBuilder;
+    let cases: [(&str, Set, u64); 6] = [
+        ("leeway", AuthConfigBuilder::leeway, 3_600),
+        ("jwks_timeout", AuthConfigBuilder::jwks_timeout, 300),
+        (
+            "jwks_refresh_cooldown",
+            AuthConfigBuilder::jwks_refresh_cooldown,
+            86_400,
+        ),
+        (
+            "jwks_max_stale",
+            AuthConfigBuilder::jwks_max_stale,
+            7 * 86_400,
+        ),
+        (
+            "jwks_backoff_max",
+            AuthConfigBuilder::jwks_backoff_max,
+            86_400,
+        ),
+        ("jwks_cache_ttl", AuthConfigBuilder::jwks_cache_ttl, 86_400),
+    ];
+    for (field, set, max) in cases {
+        set(base(), Duration::from_secs(max))
+            .build()
+            .unwrap_or_else(|e| panic!("{field} at its maximum: {e}"));
+        for over in [
+            Duration::from_secs(max) + Duration::from_millis(1),
+            Duration::MAX,
+        ] {
+            let err = set(base(), over).build().unwrap_err();
+            assert_eq!(err.field(), field, "{over:?}");
+        }
+    }
+    // The initial backoff is bounded too (it must also stay <= the maximum).
+    let err = base()
+        .jwks_backoff_initial(Duration::MAX)
+        .jwks_backoff_max(Duration::MAX)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field(), "jwks_backoff_initial");
+    assert!(err.reason().contains("86400"), "{err}");
+    // From the environment, the error names the variable.
+    let env = |extra: (&'static str, &'static str)| {
+        let vars = [
+            ("OIDC_ISSUER", "https://issuer.example/"),
+            ("OIDC_AUDIENCE", "api"),
+            ("OIDC_JWKS_URL", "https://issuer.example/jwks.json"),
+            extra,
+        ];
+        AuthConfig::from_env_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    };
+    for (var, value) in [
+        ("OIDC_JWKS_MAX_STALE_S", "604801"),
+        ("OIDC_JWKS_REFRESH_COOLDOWN_S", "1e12"),
+        ("OIDC_LEEWAY_S", "3600.5"),
+        ("OIDC_JWKS_TIMEOUT_S", "301"),
+    ] {
+        let err = env((var, value)).unwrap_err();
+        assert_eq!(err.field(), var, "{value}");
+    }
+    // Serde goes through the same rules.
+    let err = serde_json::from_value::<AuthConfig>(serde_json::json!({
+        "issuer": "i", "audience": "a", "jwks_url": "https://x/", "jwks_max_stale": 1e15
+    }))
+    .unwrap_err();
+    assert!(err.to_string().contains("jwks_max_stale"), "{err}");
+}

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use common::{async_verifier, config_for, runtime};
 use serde_json::json;
 use verifier_core::{
-    AsyncJwtVerifier, AuthConfig, AuthError, Claims, ErrorCode, JwksStats, JwtVerifier, SigningKey,
+    Algorithm, AsyncJwtVerifier, AuthConfig, AuthError, Claims, ErrorCode, JwksStats, JwtVerifier,
+    SigningKey,
 };
 use verifier_testkit::{Alg, Fault, TestIssuer, TestKey};
 
@@ -181,12 +182,8 @@ fn fetch_failures_map_to_codes() {
             ErrorCode::JwksError,
         ),
         (None, Some(json!({"keys": {}})), ErrorCode::JwksError),
-        (None, Some(json!({"keys": []})), ErrorCode::JwksError),
-        (
-            None,
-            Some(json!({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]})),
-            ErrorCode::JwksError,
-        ),
+        // A well-formed set with no usable key is no longer a failed fetch: see
+        // `a_key_set_without_usable_keys_revokes` (issue 10 item 2).
         (
             Some(Fault::DeclaredLength(5 * 1024 * 1024)),
             None,
@@ -547,7 +544,8 @@ fn failed_refresh_keeps_previous_keys() {
         Fault::Body(b"not json".to_vec()),
         Fault::Body(b"\"str\"".to_vec()),
         Fault::Body(br#"{"keys":{}}"#.to_vec()),
-        Fault::Body(br#"{"keys":[{"kty":"XYZ","kid":"x"}]}"#.to_vec()),
+        // `{"keys":[{"kty":"XYZ","kid":"x"}]}` is a well-formed set: it revokes
+        // (issue 10 item 2, `a_key_set_without_usable_keys_revokes`).
     ];
     for fault in docs {
         for_both(
@@ -868,5 +866,236 @@ fn blocking_verifier_can_be_built_on_an_async_executor_thread() {
     assert_eq!(
         v.verify_access_token(&token).unwrap().sub(),
         Some("user-123")
+    );
+}
+
+// ---- issue 10: hardening ----
+
+/// Issue 10 item 2: the issuer's published set is authoritative. A well-formed set with
+/// no usable key (empty, or its only key now `use: enc`, or of a type no allowed
+/// algorithm fits) is installed: the removed key stops verifying at once (`key_not_found`,
+/// 401, after an explicit refresh; within one TTL otherwise), readiness is false, and
+/// stats say why. Only transport failures, non-2xx, over-size and unparsable documents
+/// count as failed fetches.
+#[test]
+fn a_key_set_without_usable_keys_revokes() {
+    let mut enc = TestKey::generate(Alg::RS256, "test-key").public_jwk();
+    enc["use"] = json!("enc");
+    let docs = [
+        json!({"keys": []}),
+        json!({"keys": [enc]}),
+        json!({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}),
+        json!({"keys": [{"kty": "XYZ", "kid": "x"}]}),
+        json!({"keys": [TestKey::generate(Alg::ES256, "ec").public_jwk()]}),
+    ];
+    for doc in docs {
+        // An explicit refresh revokes at once.
+        for_both(
+            TestIssuer::start,
+            |i| config_for(i).build().unwrap(),
+            |name, issuer, v| {
+                let token = issuer.token().build();
+                v.verify(&token).unwrap();
+                assert!(v.health(false), "{name}");
+                issuer.set_jwks(Some(doc.clone()));
+                assert!(v.keys(true).unwrap().is_empty(), "{name} {doc}");
+                let err = v.verify(&token).unwrap_err();
+                assert_eq!(err.code(), ErrorCode::KeyNotFound, "{name} {doc}");
+                assert_eq!(err.status().as_u16(), 401, "{name}");
+                assert!(!v.health(false), "{name} {doc}");
+                assert!(!v.health(true), "{name} {doc}");
+                let stats = v.stats();
+                assert_eq!(stats.key_count, 0, "{name}");
+                assert_eq!(
+                    stats.skipped_entries,
+                    doc["keys"].as_array().unwrap().len(),
+                    "{name}"
+                );
+                assert_eq!(stats.consecutive_failures, 0, "{name}: not a failure");
+                // The issuer publishes a key again: it verifies again.
+                issuer.set_jwks(None);
+                assert!(v.health(true), "{name}");
+                v.verify(&token).unwrap();
+            },
+        );
+    }
+    // Without an explicit refresh: within one TTL.
+    for_both(
+        TestIssuer::start,
+        |i| {
+            config_for(i)
+                .jwks_cache_ttl(Duration::from_millis(100))
+                .build()
+                .unwrap()
+        },
+        |name, issuer, v| {
+            let token = issuer.token().build();
+            v.verify(&token).unwrap();
+            issuer.set_jwks(Some(json!({"keys": []})));
+            std::thread::sleep(Duration::from_millis(150));
+            // Past the TTL: the request that notices starts the refresh (and may still
+            // be served from the stale set); the refresh installs the empty set.
+            wait_until("the empty set to revoke", Duration::from_secs(5), || {
+                v.verify(&token)
+                    .is_err_and(|e| e.code() == ErrorCode::KeyNotFound)
+            });
+            assert!(!v.health(false), "{name}");
+        },
+    );
+    // A cold start on an empty set: 401 key_not_found, not 503.
+    for_both(
+        || {
+            let issuer = TestIssuer::start();
+            issuer.set_jwks(Some(json!({"keys": []})));
+            issuer
+        },
+        |i| config_for(i).build().unwrap(),
+        |name, issuer, v| {
+            let err = v.verify(&issuer.token().build()).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::KeyNotFound, "{name}");
+            assert!(!v.health(false), "{name}");
+        },
+    );
+}
+
+/// Issue 10 item 1: a background refresh whose runtime shuts down before it finishes
+/// must not leave the refresh marked in flight (which would stop every later refresh).
+#[test]
+fn a_cancelled_refresh_does_not_wedge_the_cache() {
+    let issuer = TestIssuer::start();
+    let config = config_for(&issuer)
+        .jwks_cache_ttl(Duration::from_millis(100))
+        .jwks_timeout(Duration::from_secs(10))
+        .jwks_backoff_initial(Duration::from_millis(10))
+        .jwks_backoff_max(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let v = AsyncJwtVerifier::new(config).unwrap();
+    let token = issuer.token().build();
+    let runtime_a = runtime();
+    runtime_a.block_on(v.verify_access_token(&token)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    // Past the TTL against a slow issuer: served stale, a background refresh starts on A.
+    issuer.set_delay(Duration::from_secs(5));
+    runtime_a.block_on(v.verify_access_token(&token)).unwrap();
+    assert!(v.stats().refreshing);
+    assert_eq!(v.stats().fetches, 2);
+    drop(runtime_a);
+    assert!(!v.stats().refreshing, "the cancelled refresh ended");
+    // The issuer heals; on runtime B a verification after the TTL fetches again.
+    issuer.set_delay(Duration::ZERO);
+    std::thread::sleep(Duration::from_millis(30));
+    let runtime_b = runtime();
+    runtime_b.block_on(v.verify_access_token(&token)).unwrap();
+    wait_until("a new refresh to succeed", Duration::from_secs(5), || {
+        let stats = v.stats();
+        stats.fetches >= 3 && !stats.refreshing && stats.consecutive_failures == 0
+    });
+    assert!(!v.stats().serving_stale);
+    assert!(runtime_b.block_on(v.healthcheck(true)));
+}
+
+/// Issue 10 item 5: RFC 7517 §4.5 allows one `kid` on keys of different types; the
+/// token's `alg` picks the key. Keys no allowed algorithm fits take no kid and no slot.
+#[test]
+fn keys_sharing_a_kid_are_chosen_by_alg() {
+    let rsa = TestKey::generate(Alg::RS256, "k1");
+    let ec = TestKey::generate(Alg::ES256, "k1");
+    // Both algorithms allowed: each token verifies with its own key.
+    for_both(
+        || TestIssuer::start_with_keys(&[rsa.clone(), ec.clone()]),
+        |i| {
+            config_for(i)
+                .allowed_algs([Algorithm::RS256, Algorithm::ES256])
+                .build()
+                .unwrap()
+        },
+        |name, issuer, v| {
+            v.verify(&issuer.token_for(&rsa).build())
+                .unwrap_or_else(|e| panic!("{name} RS256: {e:?}"));
+            v.verify(&issuer.token_for(&ec).build())
+                .unwrap_or_else(|e| panic!("{name} ES256: {e:?}"));
+            assert_eq!(v.stats().key_count, 2, "{name}");
+            assert_eq!(v.key("k1", false).unwrap().key_type(), "RSA", "{name}");
+        },
+    );
+    // Only ES256 allowed: the RSA key is skipped (it could verify nothing), the EC key
+    // takes the kid, and an unusable key does not count against jwks_max_cached_keys.
+    for_both(
+        || TestIssuer::start_with_keys(&[rsa.clone(), ec.clone()]),
+        |i| {
+            config_for(i)
+                .allowed_algs([Algorithm::ES256])
+                .jwks_max_cached_keys(1)
+                .build()
+                .unwrap()
+        },
+        |name, issuer, v| {
+            v.verify(&issuer.token_for(&ec).build())
+                .unwrap_or_else(|e| panic!("{name} ES256: {e:?}"));
+            let stats = v.stats();
+            assert_eq!((stats.key_count, stats.skipped_entries), (1, 1), "{name}");
+            assert_eq!(v.key("k1", false).unwrap().key_type(), "EC", "{name}");
+        },
+    );
+    // Two keys with one kid that could verify the same algorithm: the first wins.
+    let rsa2 = TestKey::generate(Alg::RS256, "k1");
+    for_both(
+        || TestIssuer::start_with_keys(&[rsa.clone(), rsa2.clone()]),
+        |i| config_for(i).build().unwrap(),
+        |name, issuer, v| {
+            v.verify(&issuer.token_for(&rsa).build()).unwrap();
+            assert_eq!(
+                v.verify(&issuer.token_for(&rsa2).build())
+                    .unwrap_err()
+                    .code(),
+                ErrorCode::InvalidSignature,
+                "{name}"
+            );
+            assert_eq!(v.stats().key_count, 1, "{name}");
+        },
+    );
+}
+
+/// Issue 10 item 7: an Ed25519 key of small order (here the identity) accepts a
+/// signature nobody made (R = identity, S = 0) for any message; such keys are skipped.
+#[test]
+fn small_order_ed25519_keys_are_skipped() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let good = TestKey::generate(Alg::EdDSA, "good");
+    let doc = json!({"keys": [
+        good.public_jwk(),
+        {"kty": "OKP", "crv": "Ed25519", "kid": "evil", "x": b64(&identity)},
+    ]});
+    let mut forged_sig = [0u8; 64];
+    forged_sig[0] = 1; // R = the identity's encoding, S = 0
+    for_both(
+        || {
+            let issuer = TestIssuer::start_with_keys(std::slice::from_ref(&good));
+            issuer.set_jwks(Some(doc.clone()));
+            issuer
+        },
+        |i| {
+            config_for(i)
+                .allowed_algs([Algorithm::EdDSA])
+                .build()
+                .unwrap()
+        },
+        |name, issuer, v| {
+            let forged = issuer
+                .token_for(&good)
+                .header("kid", json!("evil"))
+                .claim("sub", json!("admin"))
+                .signature(forged_sig.to_vec())
+                .build();
+            let err = v.verify(&forged).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::KeyNotFound, "{name}");
+            v.verify(&issuer.token_for(&good).build()).unwrap();
+            let stats = v.stats();
+            assert_eq!((stats.key_count, stats.skipped_entries), (1, 1), "{name}");
+        },
     );
 }

@@ -3,17 +3,52 @@ use std::time::Instant;
 
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
+use crate::alg::Algorithm;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::jwks::fetch::{async_client, fetch_async};
 use crate::jwks::lifecycle::{key_from, Decision, JwksStats, KeySet, Lifecycle, Mode, State};
-use crate::keys::{SigningKey, SkippedKey};
+use crate::keys::{KeySetError, SigningKey, SkippedKey};
 
 type SharedFetch = Shared<BoxFuture<'static, Result<Arc<KeySet>, AuthError>>>;
 
 pub(crate) struct AsyncFlight {
+    generation: u64,
     fetch: SharedFetch,
     abort: tokio::task::AbortHandle,
+}
+
+/// Ends an async refresh as failed if its task is dropped before it finishes: aborted,
+/// or its runtime shut down (a per-call `Runtime::block_on`, a `#[tokio::test]` sharing
+/// a verifier). Without it the in-flight marker would stay set and no refresh would
+/// ever start again.
+struct FlightGuard {
+    inner: Weak<Inner>,
+    generation: u64,
+    started: Instant,
+    done: bool,
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let mut st = inner.life.lock();
+        if st
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.generation == self.generation)
+        {
+            let err = KeySetError::Transport("refresh cancelled before it finished".into());
+            let _ = inner
+                .life
+                .finish(&mut st, self.generation, self.started, Err(err));
+        }
+    }
 }
 
 struct Inner {
@@ -90,14 +125,24 @@ impl AsyncJwksClient {
         let client = self.inner.client.clone();
         let params = self.inner.life.params.clone();
         let started = Instant::now();
+        // Moved into the task: dropped with it even if it is never polled.
+        let guard = FlightGuard {
+            inner: weak.clone(),
+            generation,
+            started,
+            done: false,
+        };
         let task = tokio::spawn(async move {
+            let mut guard = guard;
             let fetched = fetch_async(&client, &params).await;
             let Some(inner) = weak.upgrade() else {
+                guard.done = true;
                 return Err(AuthError::new(ErrorCode::JwksFetchFailed));
             };
             let outcome = fetched
                 .and_then(|(status, body)| inner.life.parse(&body).map(|parsed| (status, parsed)));
             let mut st = inner.life.lock();
+            guard.done = true;
             inner.life.finish(&mut st, generation, started, outcome)
         });
         let abort = task.abort_handle();
@@ -108,6 +153,7 @@ impl AsyncJwksClient {
         .boxed()
         .shared();
         st.in_flight = Some(AsyncFlight {
+            generation,
             fetch: fetch.clone(),
             abort,
         });
@@ -152,19 +198,20 @@ impl AsyncJwksClient {
     pub(crate) async fn key_for_token(
         &self,
         kid: &str,
+        alg: Algorithm,
         may_refresh: bool,
     ) -> Result<SigningKey, AuthError> {
-        if let Some(key) = self.inner.life.fast_get(kid) {
+        if let Some(key) = self.inner.life.fast_get(kid, alg) {
             return Ok(key);
         }
         let set = self
             .acquire(Some(kid), Mode::Verify { may_refresh })
             .await?;
-        key_from(&set, kid)
+        key_from(&set, kid, Some(alg))
     }
 
-    pub(crate) fn fast_get(&self, kid: &str) -> Option<SigningKey> {
-        self.inner.life.fast_get(kid)
+    pub(crate) fn fast_get(&self, kid: &str, alg: Algorithm) -> Option<SigningKey> {
+        self.inner.life.fast_get(kid, alg)
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -182,7 +229,7 @@ impl AsyncJwksClient {
     pub async fn get_signing_key(&self, kid: &str, refresh: bool) -> Result<SigningKey, AuthError> {
         let mode = if refresh { Mode::Forced } else { Mode::Cached };
         let set = self.acquire(Some(kid), mode).await?;
-        key_from(&set, kid)
+        key_from(&set, kid, None)
     }
 
     /// True when at least one usable key can be had; never errors.

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::alg::Algorithm;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::jwks::fetch::{blocking_client, fetch_blocking};
@@ -151,17 +152,18 @@ impl JwksClient {
     pub(crate) fn key_for_token(
         &self,
         kid: &str,
+        alg: Algorithm,
         may_refresh: bool,
     ) -> Result<SigningKey, AuthError> {
-        if let Some(key) = self.inner.life.fast_get(kid) {
+        if let Some(key) = self.inner.life.fast_get(kid, alg) {
             return Ok(key);
         }
         let set = self.acquire(Some(kid), Mode::Verify { may_refresh })?;
-        key_from(&set, kid)
+        key_from(&set, kid, Some(alg))
     }
 
-    pub(crate) fn fast_get(&self, kid: &str) -> Option<SigningKey> {
-        self.inner.life.fast_get(kid)
+    pub(crate) fn fast_get(&self, kid: &str, alg: Algorithm) -> Option<SigningKey> {
+        self.inner.life.fast_get(kid, alg)
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -179,7 +181,7 @@ impl JwksClient {
     pub fn get_signing_key(&self, kid: &str, refresh: bool) -> Result<SigningKey, AuthError> {
         let mode = if refresh { Mode::Forced } else { Mode::Cached };
         let set = self.acquire(Some(kid), mode)?;
-        key_from(&set, kid)
+        key_from(&set, kid, None)
     }
 
     /// True when at least one usable key can be had; never errors.

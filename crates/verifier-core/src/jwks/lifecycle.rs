@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
 
+use crate::alg::Algorithm;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ErrorCode};
 use crate::jwks::fetch::FetchParams;
@@ -26,16 +27,13 @@ pub(crate) struct KeySet {
 }
 
 impl KeySet {
-    pub(crate) fn get(&self, kid: &str) -> Option<&SigningKey> {
-        self.parsed.keys.get(kid)
+    /// The key for `kid` (and the token's `alg`, which picks among keys sharing a kid).
+    pub(crate) fn get(&self, kid: &str, alg: Option<Algorithm>) -> Option<&SigningKey> {
+        self.parsed.get(kid, alg)
     }
 
     pub(crate) fn keys(&self) -> Vec<SigningKey> {
-        self.parsed
-            .order
-            .iter()
-            .filter_map(|kid| self.parsed.keys.get(kid).cloned())
-            .collect()
+        self.parsed.keys().to_vec()
     }
 }
 
@@ -92,7 +90,9 @@ pub struct JwksStats {
     pub consecutive_failures: u32,
     /// When the last successful fetch ended.
     pub last_success: Option<SystemTime>,
-    /// Usable keys in the current set.
+    /// Usable keys in the current set. Zero after a fetch of a well-formed set with no
+    /// usable key: the set is installed (every earlier key is revoked), readiness is
+    /// false, and `skipped_entries` with `skipped_keys()` say why.
     pub key_count: usize,
     /// Entries skipped in the current set.
     pub skipped_entries: usize,
@@ -158,7 +158,9 @@ impl<F> Lifecycle<F> {
 
     /// How long a waiter waits for a refresh at most (the fetch has its own deadline).
     pub(crate) fn wait_limit(&self) -> Duration {
-        self.params.timeout + Duration::from_millis(250)
+        self.params
+            .timeout
+            .saturating_add(Duration::from_millis(250))
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<F>> {
@@ -167,13 +169,13 @@ impl<F> Lifecycle<F> {
     }
 
     /// The lock-free warm path: a fresh set that has the kid.
-    pub(crate) fn fast_get(&self, kid: &str) -> Option<SigningKey> {
+    pub(crate) fn fast_get(&self, kid: &str, alg: Algorithm) -> Option<SigningKey> {
         let guard = self.current.load();
         let set = guard.as_ref()?;
         if set.fetched_at.elapsed() > self.ttl {
             return None;
         }
-        set.get(kid).cloned()
+        set.get(kid, Some(alg)).cloned()
     }
 
     /// The generation of the current set (0 before the first fetch).
@@ -197,12 +199,13 @@ impl<F> Lifecycle<F> {
             return self.join_or_start(st, now, None);
         }
         let current = self.current.load_full();
-        let usable =
-            current.filter(|set| now.duration_since(set.fetched_at) <= self.ttl + self.max_stale);
+        let usable = current.filter(|set| {
+            now.duration_since(set.fetched_at) <= self.ttl.saturating_add(self.max_stale)
+        });
         match usable {
             Some(set) => {
                 let stale = now.duration_since(set.fetched_at) > self.ttl;
-                let known = kid.is_none_or(|k| set.get(k).is_some());
+                let known = kid.is_none_or(|k| set.parsed.has_kid(k));
                 if !known {
                     if let Mode::Verify { may_refresh: true } = mode {
                         // One refresh per cooldown, never while one is in flight (an
@@ -285,12 +288,22 @@ impl<F> Lifecycle<F> {
                     url = %self.params.url,
                     status,
                     duration_ms = elapsed_ms,
-                    keys = parsed.keys.len(),
+                    keys = parsed.len(),
                     skipped = parsed.skipped_count,
                     "jwks fetch ok"
                 );
                 for skipped in &parsed.skipped {
                     tracing::debug!(target: "oidc_jwt_verifier::jwks", kid = ?skipped.kid, reason = %skipped.reason, "jwks entry skipped");
+                }
+                if parsed.len() == 0 {
+                    // Authoritative: the issuer publishes no key we can use, so every
+                    // key we had is revoked. Not a failed fetch (no backoff, no stale).
+                    tracing::warn!(
+                        target: "oidc_jwt_verifier::jwks",
+                        url = %self.params.url,
+                        skipped = parsed.skipped_count,
+                        "jwks has no usable keys: every token is refused until the issuer publishes one"
+                    );
                 }
                 let set = Arc::new(KeySet {
                     parsed,
@@ -315,7 +328,7 @@ impl<F> Lifecycle<F> {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 let delay = self.backoff(st.consecutive_failures);
-                st.next_retry_at = Some(now + delay);
+                st.next_retry_at = now.checked_add(delay);
                 tracing::warn!(
                     target: "oidc_jwt_verifier::jwks",
                     url = %self.params.url,
@@ -361,7 +374,7 @@ impl<F> Lifecycle<F> {
             failures: self.failures.load(Ordering::Relaxed),
             consecutive_failures: st.consecutive_failures,
             last_success: st.last_success,
-            key_count: current.as_ref().map_or(0, |s| s.parsed.keys.len()),
+            key_count: current.as_ref().map_or(0, |s| s.parsed.len()),
             skipped_entries: current.as_ref().map_or(0, |s| s.parsed.skipped_count),
             serving_stale: current
                 .as_ref()
@@ -371,9 +384,13 @@ impl<F> Lifecycle<F> {
     }
 }
 
-/// After a decision and possibly a refresh: the key for `kid`, or why not.
-pub(crate) fn key_from(set: &KeySet, kid: &str) -> Result<SigningKey, AuthError> {
-    set.get(kid)
+/// After a decision and possibly a refresh: the key for `kid` (and `alg`), or why not.
+pub(crate) fn key_from(
+    set: &KeySet,
+    kid: &str,
+    alg: Option<Algorithm>,
+) -> Result<SigningKey, AuthError> {
+    set.get(kid, alg)
         .cloned()
         .ok_or_else(|| AuthError::new(ErrorCode::KeyNotFound))
 }
