@@ -699,7 +699,12 @@ fn model_claims(
     }
     let set = |name: &str| -> BTreeSet<String> {
         match claims.get(name) {
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+            // RFC 6749 §3.3: U+0020 is the only separator.
+            Some(Value::String(s)) => s
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
             Some(Value::Array(a)) => a
                 .iter()
                 .filter_map(Value::as_str)
@@ -826,6 +831,92 @@ proptest! {
             Ok(claims) => prop_assert!(false, "edited token accepted: {:?} {:?}", String::from_utf8_lossy(&bytes), claims),
             Err(err) => assert_spec_error(&err),
         }
+    }
+}
+
+/// Every whitespace character but U+0020 (Unicode `White_Space`, as `char::is_whitespace`
+/// defines it): tab, LF, VT, FF, CR, NEL, NBSP, U+1680, U+2000-U+200A, U+2028, U+2029,
+/// U+202F, U+205F, U+3000.
+fn non_space_whitespace() -> Vec<char> {
+    let all: Vec<char> = (0..=0x3000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace() && *c != ' ')
+        .collect();
+    assert_eq!(all.len(), 24, "{all:?}");
+    all
+}
+
+/// A scope token: 1-8 characters, none of them whitespace.
+fn arb_scope_token() -> impl Strategy<Value = String> {
+    let c = prop_oneof![
+        4 => prop::char::range('a', 'z'),
+        1 => prop::sample::select(vec![':', '.', '/', '_', '-', '*']),
+        1 => any::<char>().prop_filter("not whitespace", |c| !c.is_whitespace()),
+    ];
+    prop::collection::vec(c, 1..8).prop_map(String::from_iter)
+}
+
+/// Two to four scope tokens, the index of one of them, and a non-U+0020 whitespace char.
+fn arb_scope_join() -> impl Strategy<Value = (Vec<String>, usize, char)> {
+    (
+        prop::collection::vec(arb_scope_token(), 2..5),
+        any::<usize>(),
+        prop::sample::select(non_space_whitespace()),
+    )
+        .prop_map(|(parts, i, sep)| {
+            let i = i % parts.len();
+            (parts, i, sep)
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// RFC 6749 §3.3: scope tokens are separated by U+0020 only. Tokens joined by any
+    /// other whitespace character are one token: a required scope (or permission) equal
+    /// to one part is never granted. Joined by spaces, every part is.
+    #[test]
+    fn only_space_separates_scopes((parts, i, sep) in arb_scope_join()) {
+        let joined = parts.join(&sep.to_string());
+        let required = parts[i].as_str();
+        prop_assume!(joined != required);
+        let w = warm();
+        let config = AuthConfig::builder()
+            .issuer(w.issuer.issuer())
+            .audience(AUD)
+            .jwks_url(w.issuer.jwks_url())
+            .allowed_algs([Algorithm::EdDSA])
+            .required_scopes([required])
+            .required_permissions([required])
+            .build()
+            .unwrap();
+        let claims = |scope: &str, permissions: &str| json!({
+            "iss": w.issuer.issuer(), "aud": AUD, "exp": now() as i64 + 3600,
+            "scope": scope, "permissions": permissions,
+        });
+
+        // Through the policy (as the verifiers run it).
+        let payload = serde_json::to_vec(&claims(&joined, required)).unwrap();
+        let err = fuzzing::validate_claims(&payload, &config).unwrap_err();
+        prop_assert_eq!(err.code(), ErrorCode::InsufficientScope);
+        prop_assert_eq!(err.required_scopes(), [required.to_owned()]);
+        let payload = serde_json::to_vec(&claims(required, &joined)).unwrap();
+        let err = fuzzing::validate_claims(&payload, &config).unwrap_err();
+        prop_assert_eq!(err.code(), ErrorCode::InsufficientPermissions);
+
+        // Through the public `Claims` API (per-route requirements).
+        let map = claims(&joined, &joined);
+        let c = verifier_core::Claims::from_map(map.as_object().unwrap().clone());
+        prop_assert!(!c.has_scope(required));
+        prop_assert!(!c.has_permission(required));
+        prop_assert!(c.require_scopes(&[required]).is_err());
+        prop_assert!(c.require_permissions(&[required]).is_err());
+        prop_assert_eq!(c.scopes(), vec![joined.as_str()]);
+
+        // Control: joined by U+0020 (even repeated), every part is granted.
+        let spaced = parts.join("  ");
+        let payload = serde_json::to_vec(&claims(&spaced, &spaced)).unwrap();
+        prop_assert!(fuzzing::validate_claims(&payload, &config).is_ok());
     }
 }
 
