@@ -18,7 +18,7 @@ use http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm};
 use serde_json::{json, Map, Value};
-use verifier_core::bearer::{bearer_from_headers, bearer_token, ErrorResponse};
+use verifier_core::bearer::{bearer_from_headers, bearer_from_values, bearer_token, ErrorResponse};
 use verifier_core::{fuzzing, Algorithm, AsyncJwtVerifier, AuthConfig, AuthError, ErrorCode};
 use verifier_testkit::{Alg, TestIssuer, TestKey, TokenBuilder};
 
@@ -59,6 +59,7 @@ fn spec_codes() -> HashSet<&'static str> {
         "insufficient_permissions",
         "jwks_fetch_failed",
         "jwks_error",
+        "invalid_request",
     ]
     .into_iter()
     .collect()
@@ -72,6 +73,7 @@ fn assert_spec_error(err: &AuthError) {
     let status = match code {
         "insufficient_scope" | "insufficient_permissions" => 403,
         "jwks_fetch_failed" | "jwks_error" => 503,
+        "invalid_request" => 400,
         _ => 401,
     };
     assert_eq!(err.status().as_u16(), status, "{err:?}");
@@ -1360,6 +1362,42 @@ proptest! {
         }
         prop_assert!(bearer_from_headers(&HeaderMap::new()).unwrap().is_none());
     }
+
+    /// RFC 6750 §3.1: two or more `Authorization` fields are `invalid_request` (400),
+    /// whatever each one holds (valid bearer, another scheme, empty); one field is
+    /// exactly the single-value parse.
+    #[test]
+    fn several_authorization_fields_are_invalid_request(
+        fields in prop::collection::vec(arb_authorization(), 1..4),
+    ) {
+        let values: Vec<HeaderValue> = fields
+            .iter()
+            .filter_map(|b| HeaderValue::from_bytes(b).ok())
+            .collect();
+        prop_assume!(!values.is_empty());
+        let mut headers = HeaderMap::new();
+        for value in &values {
+            headers.append(AUTHORIZATION, value.clone());
+        }
+        let got = bearer_from_headers(&headers);
+        let direct = bearer_from_values(&values);
+        prop_assert_eq!(
+            got.as_ref().map_err(AuthError::code),
+            direct.as_ref().map_err(AuthError::code)
+        );
+        if values.len() == 1 {
+            let mut single = HeaderMap::new();
+            single.insert(AUTHORIZATION, values[0].clone());
+            let one = bearer_from_headers(&single);
+            prop_assert_eq!(got.map_err(|e| e.code()), one.map_err(|e| e.code()));
+        } else {
+            let err = got.unwrap_err();
+            assert_spec_error(&err);
+            prop_assert_eq!(err.code(), ErrorCode::InvalidRequest);
+            prop_assert_eq!(err.status().as_u16(), 400);
+            prop_assert_eq!(err.message(), "Multiple credentials");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1508,7 +1546,7 @@ proptest! {
             prop_assert!(header.is_none());
             return Ok(());
         }
-        let header = header.expect("a challenge for 401/403");
+        let header = header.expect("a challenge for 400/401/403");
         // A valid HeaderValue: re-validate its bytes.
         prop_assert!(HeaderValue::from_bytes(header.as_bytes()).is_ok());
         let parsed = parse_challenge(header.as_bytes())
@@ -1523,7 +1561,11 @@ proptest! {
             want.push(("realm".to_owned(), stripped(realm)));
         }
         if code != ErrorCode::MissingToken {
-            let error = if code.status().as_u16() == 403 { "insufficient_scope" } else { "invalid_token" };
+            let error = match code.status().as_u16() {
+                403 => "insufficient_scope",
+                400 => "invalid_request",
+                _ => "invalid_token",
+            };
             want.push(("error".to_owned(), error.to_owned()));
             want.push(("error_description".to_owned(), stripped(&message)));
         }
