@@ -344,4 +344,9 @@ async fn two_authorization_fields_are_400_invalid_request() {
     // One field with the same token still passes.
     let resp = get_with_fields(addr, "/admin", &[&bearer]).await;
     assert_eq!(resp.status(), StatusCode::OK);
+    // One field holding two comma-joined credentials is one (malformed) token: 401.
+    let joined = format!("{bearer}, {bearer}");
+    let resp = get_with_fields(addr, "/admin", &[&joined]).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(resp).await["code"], "malformed_token");
 }
