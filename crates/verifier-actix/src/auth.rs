@@ -318,11 +318,12 @@ where
 
 /// The bearer token of an actix request, parsed by [`verifier_core::bearer`].
 ///
-/// actix-web 4 uses `http` 0.2 types; the `Authorization` value is converted to an
+/// actix-web 4 uses `http` 0.2 types; every `Authorization` value is converted to an
 /// `http` 1 value through its bytes (never re-parsed here).
 ///
 /// `Ok(None)`: no `Authorization` header, or another scheme. `Err(missing_token)`:
-/// `Bearer` with no token.
+/// `Bearer` with no token. `Err(invalid_request)` (400): more than one `Authorization`
+/// field.
 ///
 /// ```
 /// use actix_web::test::TestRequest;
@@ -333,16 +334,19 @@ where
 /// assert_eq!(bearer_token(req.headers()).unwrap(), None);
 /// let req = TestRequest::default().insert_header(("Authorization", "Bearer")).to_http_request();
 /// assert!(bearer_token(req.headers()).is_err());
+/// let req = TestRequest::default()
+///     .append_header(("Authorization", "Bearer abc"))
+///     .append_header(("Authorization", "Bearer def"))
+///     .to_http_request();
+/// assert_eq!(bearer_token(req.headers()).unwrap_err().code().as_str(), "invalid_request");
 /// ```
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = http::HeaderValue::from_bytes(value.as_bytes())
+    let values = headers
+        .get_all(AUTHORIZATION)
+        .map(|value| http::HeaderValue::from_bytes(value.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|_| AuthError::new(ErrorCode::MissingToken))?;
-    let mut map = http::HeaderMap::with_capacity(1);
-    map.insert(http::header::AUTHORIZATION, value);
-    verifier_core::bearer::bearer_from_headers(&map).map(|token| token.map(str::to_owned))
+    verifier_core::bearer::bearer_from_values(&values).map(|token| token.map(str::to_owned))
 }
 
 /// Claims for a request: those a middleware already verified (request extensions), else

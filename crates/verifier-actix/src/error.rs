@@ -11,9 +11,9 @@ use verifier_core::AuthError;
 
 use crate::auth::ErrorHandler;
 
-/// The standard failure response for `error`: the error's status (401, 403 or 503),
-/// `WWW-Authenticate` (401/403, with `realm` when given) or `Retry-After` (503), and the
-/// JSON body `{"code": "...", "detail": "..."}`.
+/// The standard failure response for `error`: the error's status (400, 401, 403 or
+/// 503), `WWW-Authenticate` (400/401/403, with `realm` when given) or `Retry-After`
+/// (503), and the JSON body `{"code": "...", "detail": "..."}`.
 ///
 /// Built from [`verifier_core::bearer::ErrorResponse`], so every integration answers
 /// the same bytes. Useful inside a custom [`Auth::error_handler`](crate::Auth::error_handler).

@@ -101,9 +101,9 @@ impl<C: FromClaims + 'static> FromRequest for Claims<C> {
 
 /// Optional authentication: `OptionalClaims(None)` when the request has no bearer
 /// credentials (no `Authorization` header, or another scheme such as `Basic`);
-/// `OptionalClaims(Some(claims))` for a valid token; and **refused** (401/403/503, like
-/// [`Claims`]) for bad credentials: a `Bearer` header without a token, or a token that
-/// fails verification.
+/// `OptionalClaims(Some(claims))` for a valid token; and **refused** (400/401/403/503, like
+/// [`Claims`]) for bad credentials: a `Bearer` header without a token, two
+/// `Authorization` fields, or a token that fails verification.
 ///
 /// Use this rather than `Option<Claims>`: actix-web's `Option<T>` extractor turns *every*
 /// extraction error into `None`, so an expired or forged token would silently look

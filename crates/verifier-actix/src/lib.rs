@@ -10,7 +10,7 @@
 //!   extensions (required or optional mode).
 //! - [`RequireScopes`] / [`RequirePermissions`]: per-route requirements (403).
 //! - [`BearerError`]: the refusal as an actix [`ResponseError`](actix_web::ResponseError):
-//!   status, `WWW-Authenticate` (401/403) or `Retry-After` (503), JSON body
+//!   status, `WWW-Authenticate` (400/401/403) or `Retry-After` (503), JSON body
 //!   `{"code", "detail"}`; customisable with [`Auth::error_handler`].
 //!
 //! # Example

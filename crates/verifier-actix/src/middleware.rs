@@ -19,7 +19,7 @@ use crate::auth::{Auth, AuthContext};
 /// (`req.extensions().get::<verifier_core::Claims>()`), where the [`Claims`](crate::Claims)
 /// extractor and the [`RequireScopes`](crate::RequireScopes) middleware reuse them
 /// without verifying again. On failure the middleware answers itself with the
-/// [`Auth`]'s error response (401/403/503); the wrapped service is not called.
+/// [`Auth`]'s error response (400/401/403/503); the wrapped service is not called.
 ///
 /// - [`BearerAuth::required`]: no bearer credentials → 401 `missing_token`.
 /// - [`BearerAuth::optional`]: no bearer credentials → the request goes on without

@@ -483,3 +483,66 @@ async fn no_realm_gives_a_bare_challenge() {
     assert_eq!(reply.challenge(), "Bearer");
     srv.stop().await;
 }
+
+/// RFC 6750 §3.1: two `Authorization` fields are two credentials: 400 `invalid_request`
+/// from the extractors, the optional extractor, the route wrappers and the middleware,
+/// with or without a realm, before any verification.
+#[actix_web::test]
+async fn two_authorization_fields_are_400_invalid_request() {
+    const MULTIPLE: &str =
+        r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#;
+    let issuer = TestIssuer::start();
+    let token = issuer.token().claim("scope", json!("admin")).build();
+    let good = bearer(&token);
+    let pairs: [[&str; 2]; 4] = [
+        [&good, &good],
+        [&good, "Bearer x.y.z"],
+        ["Basic dXNlcjpwYXNz", &good],
+        [&good, "Basic dXNlcjpwYXNz"],
+    ];
+    let assert_400 = |reply: &common::Reply, challenge: &str, what: &str| {
+        assert_eq!(reply.status, 400, "{what}: {reply:?}");
+        assert_eq!(reply.challenge(), challenge, "{what}");
+        assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+        assert_eq!(
+            reply.json(),
+            json!({"code": "invalid_request", "detail": "Multiple credentials"}),
+            "{what}"
+        );
+    };
+
+    let srv = serve_app!(auth(&issuer));
+    let auth_mw = auth(&issuer);
+    let mw = serve!(move || App::new()
+        .wrap(BearerAuth::required(auth_mw.clone()))
+        .configure(routes));
+    let auth_opt = auth(&issuer);
+    let opt = serve!(move || App::new().service(
+        web::scope("/opt")
+            .wrap(BearerAuth::optional(auth_opt.clone()))
+            .route("/hello", web::get().to(hello))
+    ));
+    let bare = serve_app!(Auth::new(AsyncJwtVerifier::new(config(&issuer)).unwrap()));
+    for fields in &pairs {
+        for path in ["/me", "/hello", "/user", "/admin", "/reports"] {
+            let reply = common::get_fields(&srv.url(path), fields).await;
+            assert_400(&reply, MULTIPLE, path);
+            let reply = common::get_fields(&mw.url(path), fields).await;
+            assert_400(&reply, MULTIPLE, path);
+        }
+        let reply = common::get_fields(&opt.url("/opt/hello"), fields).await;
+        assert_400(&reply, MULTIPLE, "optional middleware");
+        let reply = common::get_fields(&bare.url("/me"), fields).await;
+        assert_400(
+            &reply,
+            r#"Bearer error="invalid_request", error_description="Multiple credentials""#,
+            "no realm",
+        );
+    }
+    assert_eq!(issuer.fetch_count(), 0, "refused before any verification");
+    let reply = common::get_fields(&srv.url("/admin"), &[&good]).await;
+    assert_eq!(reply.status, 200);
+    for s in [srv, mw, opt, bare] {
+        s.stop().await;
+    }
+}

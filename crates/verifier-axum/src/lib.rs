@@ -9,7 +9,7 @@
 //!   return the tower [`BearerAuthLayer`] for
 //!   [`route_layer`](axum::routing::MethodRouter::route_layer), or the
 //!   [`Authorized<R, C>`](Authorized) guard with a [`Requirement`] marker type.
-//! - [`AuthRejection`]: the error as a response (401/403 with an RFC 6750
+//! - [`AuthRejection`]: the error as a response (400/401/403 with an RFC 6750
 //!   `WWW-Authenticate` challenge, 503 with `Retry-After`, JSON body `{"code","detail"}`),
 //!   exposing the [`AuthError`](verifier_core::AuthError).
 //!

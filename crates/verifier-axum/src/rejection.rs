@@ -11,8 +11,8 @@ use verifier_core::AuthError;
 /// The rejection of the [`Claims`](crate::Claims) and [`Authorized`](crate::Authorized)
 /// extractors: the [`AuthError`] and the realm of the [`Auth`](crate::Auth) state.
 ///
-/// As a response it is [`ErrorResponse`]: the error's status (401, 403 or 503),
-/// `WWW-Authenticate` (RFC 6750) on 401/403, `Retry-After` on 503, and a JSON body
+/// As a response it is [`ErrorResponse`]: the error's status (400, 401, 403 or
+/// 503), `WWW-Authenticate` (RFC 6750) on 400/401/403, `Retry-After` on 503, and a JSON body
 /// `{"code": "...", "detail": "..."}`. To answer differently, extract
 /// `Result<Claims, AuthRejection>` and build your own response from
 /// [`AuthRejection::error`].

@@ -456,3 +456,67 @@ async fn websocket_upgrades_are_authenticated() {
         other => panic!("expected a 401 refusal, got {other:?}"),
     }
 }
+
+/// GET `path` with every value as its own `Authorization` field.
+async fn fetch_fields(addr: SocketAddr, path: &str, values: &[&str]) -> reqwest::Response {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut req = client.get(format!("http://{addr}{path}"));
+    for value in values {
+        req = req.header("authorization", *value);
+    }
+    req.send().await.expect("request")
+}
+
+/// RFC 6750 §3.1: two `Authorization` fields are two credentials: 400 `invalid_request`
+/// from every extractor and layer, optional ones included, with or without a realm.
+#[tokio::test]
+async fn two_authorization_fields_are_400_invalid_request() {
+    let issuer = TestIssuer::start();
+    let addr = serve(app(auth(&issuer))).await;
+    let no_realm = serve(
+        Router::new()
+            .route("/me", get(me))
+            .with_state(verifier_for(&issuer, DEFAULT_AUDIENCE)),
+    )
+    .await;
+    let token = issuer.token().claim("scope", json!("admin")).build();
+    let bearer = format!("Bearer {token}");
+    let pairs: [[&str; 2]; 4] = [
+        [&bearer, &bearer],
+        [&bearer, "Bearer x.y.z"],
+        ["Basic dXNlcjpwYXNz", &bearer],
+        [&bearer, "Basic dXNlcjpwYXNz"],
+    ];
+    for fields in &pairs {
+        for path in ["/me", "/mine", "/admin", "/perm", "/guarded", "/optional"] {
+            let resp = fetch_fields(addr, path, fields).await;
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}");
+            assert_eq!(
+                www_authenticate(&resp).as_deref(),
+                Some(
+                    r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
+                ),
+                "{path}"
+            );
+            assert_eq!(resp.headers()["content-type"], "application/json");
+            assert_eq!(
+                json(resp).await,
+                json!({"code": "invalid_request", "detail": "Multiple credentials"})
+            );
+        }
+        let resp = fetch_fields(addr, "/custom", fields).await;
+        assert_eq!(resp.status(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(resp.text().await.unwrap(), "custom invalid_request");
+
+        let resp = fetch_fields(no_realm, "/me", fields).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            www_authenticate(&resp).as_deref(),
+            Some(r#"Bearer error="invalid_request", error_description="Multiple credentials""#)
+        );
+        assert_eq!(json(resp).await["code"], "invalid_request");
+    }
+    assert_eq!(issuer.fetch_count(), 0, "refused before any verification");
+    let resp = fetch_fields(addr, "/guarded", &[&bearer]).await;
+    assert_eq!(resp.text().await.unwrap(), "admin user-123");
+}

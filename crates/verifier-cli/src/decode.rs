@@ -7,6 +7,7 @@ use serde_json::Value;
 use verifier_core::{decode_unverified, AuthError, ErrorCode};
 
 use crate::cli::{DecodeArgs, Format};
+use crate::escape;
 use crate::human::{self, TimeClaim};
 use crate::input::{read_token, Token};
 use crate::output::{causes, error_json, pretty};
@@ -66,7 +67,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Outcome {
             if !notes.is_empty() {
                 println!("\nNotes:");
                 for note in &notes {
-                    println!("  - {note}");
+                    println!("  - {}", escape::text(note));
                 }
             }
         }
@@ -78,7 +79,11 @@ fn failed(err: &AuthError, format: Format) -> Outcome {
     match format {
         Format::Json => println!("{}", pretty(&error_json(err))),
         Format::Text => {
-            println!("cannot decode: {}: {}", err.code(), err.message());
+            println!(
+                "cannot decode: {}: {}",
+                err.code(),
+                escape::text(err.message())
+            );
             print!("{}", causes(err));
         }
     }
@@ -114,15 +119,16 @@ struct Time {
 }
 
 impl Time {
+    /// The line for the text format (the raw value as terminal-safe JSON).
     fn text(&self) -> String {
+        let raw = escape::json(self.raw.to_string());
         match (self.secs, &self.relative) {
             (Some(secs), Some(rel)) => {
                 let date = human::utc(secs).unwrap_or_else(|| "out of range".to_owned());
-                format!("{date} ({}), {rel}", self.raw)
+                format!("{date} ({raw}), {rel}")
             }
             _ => format!(
-                "{} is not a JSON number: a verifier refuses it ({})",
-                self.raw,
+                "{raw} is not a JSON number: a verifier refuses it ({})",
                 if self.name == "iat" {
                     "invalid_token"
                 } else {

@@ -9,6 +9,7 @@ use verifier_core::{
 };
 
 use crate::cli::{Format, JwksArgs};
+use crate::escape;
 use crate::output::{causes, pretty, ErrorBody};
 use crate::{usage_error, Outcome};
 
@@ -90,12 +91,12 @@ pub(crate) async fn run(args: JwksArgs) -> Outcome {
                     })
                 ),
                 Format::Text => {
-                    println!("JWKS {url}: UNHEALTHY");
+                    println!("JWKS {}: UNHEALTHY", escape::text(&url));
                     println!(
                         "error: {} (HTTP {}): {}",
                         err.code(),
                         err.status().as_u16(),
-                        err.message()
+                        escape::text(err.message())
                     );
                     print!("{}", causes(&err));
                 }
@@ -169,10 +170,12 @@ fn algorithms(key: &SigningKey) -> Vec<&'static str> {
         .collect()
 }
 
+/// The text report; key ids and skip reasons (from the key set) escaped for the terminal.
 fn healthy_text(url: &str, keys: &[SigningKey], skipped: &[SkippedKey], count: usize) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let mut out = format!(
-        "JWKS {url}: healthy ({}, {} skipped)\n\n",
+        "JWKS {}: healthy ({}, {} skipped)\n\n",
+        escape::text(url),
         plural(keys.len(), "usable key"),
         count
     );
@@ -184,7 +187,7 @@ fn healthy_text(url: &str, keys: &[SigningKey], skipped: &[SkippedKey], count: u
                 verifies = "none: RSA under 2048 bits, refused at verification".to_owned();
             }
             [
-                k.kid().to_owned(),
+                escape::text(k.kid()).into_owned(),
                 k.key_type().to_owned(),
                 k.curve().unwrap_or("-").to_owned(),
                 k.jwk_alg().map_or("-", Algorithm::as_str).to_owned(),
@@ -215,9 +218,13 @@ fn healthy_text(url: &str, keys: &[SigningKey], skipped: &[SkippedKey], count: u
     if count > 0 {
         out.push_str(&format!("\nskipped entries ({count}):\n"));
         for s in skipped {
+            let reason = escape::text(&s.reason);
             match &s.kid {
-                Some(kid) => out.push_str(&format!("  kid {kid:?}: {}\n", s.reason)),
-                None => out.push_str(&format!("  (no kid): {}\n", s.reason)),
+                Some(kid) => out.push_str(&format!(
+                    "  kid {}: {reason}\n",
+                    escape::text(&format!("{kid:?}"))
+                )),
+                None => out.push_str(&format!("  (no kid): {reason}\n")),
             }
         }
         if count > skipped.len() {

@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod decode;
 mod demo;
+mod escape;
 mod human;
 mod input;
 mod jwks;

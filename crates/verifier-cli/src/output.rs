@@ -5,6 +5,8 @@ use std::error::Error as _;
 use serde::Serialize;
 use verifier_core::AuthError;
 
+use crate::escape;
+
 /// The JSON error document of `--format json`:
 /// `{"error": {"code", "status", "message", "www_authenticate"}}`, members in this order.
 #[derive(Debug, Serialize)]
@@ -45,18 +47,19 @@ pub(crate) fn error_json(err: &AuthError) -> ErrorDoc {
 }
 
 /// The error for humans: code, status, message, the challenge or retry hint, and the
-/// underlying causes (for operators: they may name the URL or an I/O error).
+/// underlying causes (for operators: they may name the URL or an I/O error). Text that
+/// may come from the input is escaped for the terminal.
 pub(crate) fn error_text(err: &AuthError) -> String {
     let mut out = format!(
         "rejected: {} (HTTP {}): {}\n",
         err.code(),
         err.status().as_u16(),
-        err.message()
+        escape::text(err.message())
     );
     if let Some(challenge) = err.www_authenticate(None) {
         out.push_str(&format!(
             "WWW-Authenticate: {}\n",
-            challenge.to_str().unwrap_or_default()
+            escape::text(challenge.to_str().unwrap_or_default())
         ));
     }
     if let Some(after) = err.retry_after() {
@@ -67,7 +70,7 @@ pub(crate) fn error_text(err: &AuthError) -> String {
 }
 
 /// `cause: ...` lines for the source chain of an error (a cause whose text the previous
-/// one already contains is not repeated).
+/// one already contains is not repeated), escaped for the terminal.
 pub(crate) fn causes(err: &AuthError) -> String {
     let mut out = String::new();
     let mut previous = String::new();
@@ -75,7 +78,7 @@ pub(crate) fn causes(err: &AuthError) -> String {
     while let Some(cause) = source {
         let text = cause.to_string();
         if !previous.contains(&text) {
-            out.push_str(&format!("cause: {text}\n"));
+            out.push_str(&format!("cause: {}\n", escape::text(&text)));
         }
         previous = text;
         source = cause.source();
@@ -83,10 +86,11 @@ pub(crate) fn causes(err: &AuthError) -> String {
     out
 }
 
-/// Pretty JSON (members in declaration order for structs).
+/// Pretty JSON (members in declaration order for structs), terminal-safe: DEL, C1 and
+/// bidi controls are `\u` escapes too (C0 already are).
 pub(crate) fn pretty<T: Serialize + ?Sized>(value: &T) -> String {
     // Serializing these types (strings, numbers, `serde_json::Value`) cannot fail.
-    serde_json::to_string_pretty(value).unwrap_or_default()
+    escape::json(serde_json::to_string_pretty(value).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -135,5 +139,16 @@ mod tests {
         );
         assert!(text.starts_with("rejected: insufficient_scope (HTTP 403): Insufficient scope\n"));
         assert!(text.contains(r#"scope="admin""#));
+    }
+
+    #[test]
+    fn text_error_escapes_messages_and_causes() {
+        let err = AuthError::new(ErrorCode::JwksError)
+            .with_message("bad \u{1b}[31m")
+            .with_source(std::io::Error::other("kid \u{9b}2J\u{202e}x"));
+        let text = error_text(&err);
+        assert!(text.contains(r"bad \u{1b}[31m"), "{text}");
+        assert!(text.contains(r"cause: kid \u{9b}2J\u{202e}x"), "{text}");
+        assert!(!text.contains(['\u{1b}', '\u{9b}', '\u{202e}']), "{text}");
     }
 }

@@ -4,6 +4,7 @@ use serde_json::Value;
 use verifier_core::{AsyncJwtVerifier, AuthError, Claims, ErrorCode};
 
 use crate::cli::{Format, VerifyArgs};
+use crate::escape;
 use crate::human::{self, TimeClaim};
 use crate::input::{read_token, Token};
 use crate::output::{error_json, error_text, pretty};
@@ -43,11 +44,12 @@ fn accepted(claims: &Claims, format: Format) {
     println!("{}", pretty(&value));
 }
 
-/// One line: `valid: sub "user-123", expires in 4m 59s, scopes: read write`.
+/// One line: `valid: sub "user-123", expires in 4m 59s, scopes: read write`; claim text
+/// escaped for the terminal.
 fn summary(claims: &Claims) -> String {
     let mut parts = Vec::new();
     match claims.sub() {
-        Some(sub) => parts.push(format!("sub {sub:?}")),
+        Some(sub) => parts.push(format!("sub {}", escape::text(&format!("{sub:?}")))),
         None => parts.push("no sub".to_owned()),
     }
     if let Some(exp) = claims.exp() {
@@ -55,11 +57,14 @@ fn summary(claims: &Claims) -> String {
     }
     let scopes = claims.scopes();
     if !scopes.is_empty() {
-        parts.push(format!("scopes: {}", scopes.join(" ")));
+        parts.push(format!("scopes: {}", escape::text(&scopes.join(" "))));
     }
     let permissions = claims.permissions();
     if !permissions.is_empty() {
-        parts.push(format!("permissions: {}", permissions.join(" ")));
+        parts.push(format!(
+            "permissions: {}",
+            escape::text(&permissions.join(" "))
+        ));
     }
     format!("valid: {}", parts.join(", "))
 }

@@ -717,3 +717,112 @@ fn demo_tour_gets_every_expected_status() {
     assert!(!text.contains("UNEXPECTED"), "{text}");
     assert!(text.contains("steps got the expected result"), "{text}");
 }
+
+// ---------------------------------------------------------------- hostile text
+
+/// Terminal control characters: ESC (CSI colour, OSC title), BEL, DEL, C1 CSI, and the
+/// bidi overrides / isolates that reorder what a terminal shows.
+const HOSTILE: [char; 8] = [
+    '\u{1b}', '\u{7}', '\u{7f}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{2069}', '\r',
+];
+
+fn assert_terminal_safe(text: &str) {
+    for c in text.chars() {
+        assert!(
+            c == '\n' || !(c.is_control() || HOSTILE.contains(&c)),
+            "raw {c:?} reaches the terminal:\n{text}"
+        );
+    }
+}
+
+/// Claim text comes from the token: the text format prints it escaped (no raw ESC,
+/// C1 or bidi override reaches the terminal); the JSON format keeps the exact values.
+#[test]
+fn text_output_escapes_control_characters_from_tokens_and_key_sets() {
+    let issuer = TestIssuer::start();
+    let scope = "read \u{1b}[31mred\u{1b}[0m";
+    let sub = "user\u{1b}]0;pwned\u{7}\u{9b}2J\u{202e}txt.exe\u{7f}\r";
+    let token = issuer
+        .token()
+        .claim("scope", json!(scope))
+        .claim("permissions", json!(["p\u{1b}[1m", "\u{2066}q\u{2069}"]))
+        .claim("sub", json!(sub))
+        .claim("name", json!("\u{9b}31m\u{202e}"))
+        .build();
+
+    let out = run(verify(&issuer).arg(&token));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(!out.stdout.contains(&0x1b), "raw ESC byte:\n{text}");
+    assert_terminal_safe(&text);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains(r"scopes: read \u{1b}[31mred\u{1b}[0m"),
+        "{first}"
+    );
+    assert!(
+        first.contains(r"permissions: p\u{1b}[1m \u{2066}q\u{2069}"),
+        "{first}"
+    );
+    assert!(
+        first.contains(r#"sub "user\u{1b}]0;pwned\u{7}\u{9b}2J\u{202e}txt.exe\u{7f}\r""#),
+        "{first}"
+    );
+    // The claims below the summary: valid JSON, the same values.
+    let claims: Value = serde_json::from_str(text.split_once('\n').unwrap().1)
+        .unwrap_or_else(|e| panic!("{e}:\n{text}"));
+    assert_eq!(claims["scope"], scope);
+    assert_eq!(claims["sub"], sub);
+    assert!(text.contains(r"\u001b[31m"), "{text}");
+    assert!(text.contains(r"\u009b31m\u202e"), "{text}");
+
+    // JSON format: escaped bytes, exactly the values.
+    let out = run(verify(&issuer).args(["--format", "json", &token]));
+    assert_eq!(code(&out), 0);
+    assert_terminal_safe(&stdout(&out));
+    let claims = json_out(&out);
+    assert_eq!(claims["scope"], scope);
+    assert_eq!(claims["sub"], sub);
+    assert_eq!(claims["name"], "\u{9b}31m\u{202e}");
+
+    // decode: header members and claims, and the time explanations.
+    let token = issuer
+        .token()
+        .header("typ", json!("JWT\u{1b}[2J"))
+        .header("alg", json!("HS256\u{1b}[5m"))
+        .claim("exp", json!("soon\u{1b}[31m\u{9b}"))
+        .claim("sub", json!(sub))
+        .build();
+    let out = run(cmd().args(["decode", &token]));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(!out.stdout.contains(&0x1b), "raw ESC byte:\n{text}");
+    assert_terminal_safe(&text);
+    assert!(text.contains(r#""typ": "JWT\u001b[2J""#), "{text}");
+    assert!(text.contains(r"\u001b[31m\u009b"), "{text}");
+    let out = run(cmd().args(["decode", "--format", "json", &token]));
+    assert_terminal_safe(&stdout(&out));
+    assert_eq!(json_out(&out)["header"]["typ"], "JWT\u{1b}[2J");
+
+    // jwks: key ids and skip reasons come from the key set.
+    let mut doc = issuer.jwks();
+    let keys = doc["keys"].as_array_mut().unwrap();
+    keys[0]["kid"] = json!("k\u{1b}[31m\u{202e}1");
+    let mut enc = keys[0].clone();
+    enc["kid"] = json!("enc\u{1b}]0;x\u{7}");
+    enc["use"] = json!("enc\u{9b}\u{1b}[2J");
+    keys.push(enc);
+    issuer.set_jwks(Some(doc));
+    let out = run(cmd().args(["jwks", "--jwks-url"]).arg(issuer.jwks_url()));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(!out.stdout.contains(&0x1b), "raw ESC byte:\n{text}");
+    assert_terminal_safe(&text);
+    assert!(text.contains(r"k\u{1b}[31m\u{202e}1"), "{text}");
+    assert!(text.contains(r"enc\u{1b}]0;x\u{7}"), "{text}");
+    let out = run(cmd()
+        .args(["jwks", "--format", "json", "--jwks-url"])
+        .arg(issuer.jwks_url()));
+    assert_terminal_safe(&stdout(&out));
+    assert_eq!(json_out(&out)["keys"][0]["kid"], "k\u{1b}[31m\u{202e}1");
+}

@@ -38,18 +38,53 @@ pub fn bearer_token(value: &HeaderValue) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// The bearer token from request headers (first `Authorization` header).
+/// The bearer token from request headers: [`bearer_from_values`] over every
+/// `Authorization` field.
 ///
 /// `Ok(None)` when there is no `Authorization` header at all, so optional-auth routes can
-/// tell "no credentials" from "bad credentials"; another scheme is also `Ok(None)`.
+/// tell "no credentials" from "bad credentials"; another scheme is also `Ok(None)`. Two
+/// or more `Authorization` fields are `invalid_request` (400).
 pub fn bearer_from_headers(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    match headers.get(AUTHORIZATION) {
-        None => Ok(None),
-        Some(value) => match bearer_token(value) {
-            Ok(token) => Ok(Some(token)),
-            Err(_) if !is_bearer_scheme(value) => Ok(None),
-            Err(err) => Err(err),
-        },
+    bearer_from_values(headers.get_all(AUTHORIZATION))
+}
+
+/// The bearer token from all the `Authorization` field values of a request, for
+/// integrations whose header map is not an `http::HeaderMap`.
+///
+/// - No value: `Ok(None)` (no credentials).
+/// - More than one value: `invalid_request` (400), whatever the schemes. RFC 6750 §3.1
+///   forbids more than one credential, and a proxy that reads another field than we do
+///   would disagree about who the caller is. One field holding a comma-joined list is
+///   one value, parsed as below (its token is then refused as malformed).
+/// - One value: [`bearer_token`]; another scheme (`Basic ...`) is `Ok(None)`, `Bearer`
+///   without a token `missing_token`.
+///
+/// ```
+/// use http::HeaderValue;
+/// use verifier_core::{bearer::bearer_from_values, ErrorCode};
+/// let one = [HeaderValue::from_static("Bearer abc")];
+/// assert_eq!(bearer_from_values(&one).unwrap(), Some("abc"));
+/// let two = [HeaderValue::from_static("Bearer abc"), HeaderValue::from_static("Bearer def")];
+/// let err = bearer_from_values(&two).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::InvalidRequest);
+/// assert_eq!(err.status().as_u16(), 400);
+/// assert_eq!(bearer_from_values(&[]).unwrap(), None);
+/// ```
+pub fn bearer_from_values<'a, I>(values: I) -> Result<Option<&'a str>, AuthError>
+where
+    I: IntoIterator<Item = &'a HeaderValue>,
+{
+    let mut values = values.into_iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::new(ErrorCode::InvalidRequest));
+    }
+    match bearer_token(value) {
+        Ok(token) => Ok(Some(token)),
+        Err(_) if !is_bearer_scheme(value) => Ok(None),
+        Err(err) => Err(err),
     }
 }
 
@@ -66,7 +101,7 @@ fn is_bearer_scheme(value: &HeaderValue) -> bool {
 
 /// The response parts for a refused request: status, headers and JSON body.
 ///
-/// 401/403 carry `WWW-Authenticate` (RFC 6750); 503 carries `Retry-After` instead. The
+/// 400/401/403 carry `WWW-Authenticate` (RFC 6750); 503 carries `Retry-After` instead. The
 /// body is `{"code": "...", "detail": "..."}` as `application/json`.
 ///
 /// ```
@@ -78,7 +113,7 @@ fn is_bearer_scheme(value: &HeaderValue) -> bool {
 /// ```
 #[derive(Clone, Debug)]
 pub struct ErrorResponse {
-    /// 401, 403 or 503.
+    /// 401, 403, 503, or 400 (`invalid_request`).
     pub status: StatusCode,
     /// `WWW-Authenticate` or `Retry-After`, then `Content-Type`.
     pub headers: Vec<(HeaderName, HeaderValue)>,

@@ -117,11 +117,13 @@ impl Claims {
     pub fn iat(&self) -> Option<f64> {
         self.map.get("iat").and_then(Value::as_f64)
     }
-    /// The scopes, read from the configured scope claim (string or array).
+    /// The scopes, read from the configured scope claim: a string split on spaces (U+0020
+    /// only, RFC 6749 §3.3), or an array of strings.
     pub fn scopes(&self) -> Vec<&str> {
         string_set(self.map.get(&self.names.scope))
     }
-    /// The permissions, read from the configured permissions claim (string or array).
+    /// The permissions, read from the configured permissions claim: a string split on
+    /// spaces (U+0020 only), or an array of strings.
     pub fn permissions(&self) -> Vec<&str> {
         string_set(self.map.get(&self.names.permissions))
     }
@@ -174,11 +176,13 @@ impl Claims {
     }
 }
 
-/// Scopes / permissions: a whitespace-separated string, or an array whose string
-/// elements are taken verbatim (others ignored); anything else is empty.
+/// Scopes / permissions: a string of tokens separated by spaces (U+0020 only, RFC 6749
+/// §3.3: a tab, NBSP or any other whitespace is part of a token; empty tokens from
+/// repeated spaces are ignored), or an array whose string elements are taken verbatim
+/// (others ignored); anything else is empty.
 fn string_set(value: Option<&Value>) -> Vec<&str> {
     match value {
-        Some(Value::String(s)) => s.split_whitespace().collect(),
+        Some(Value::String(s)) => s.split(' ').filter(|t| !t.is_empty()).collect(),
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)

@@ -56,11 +56,14 @@ pub enum ErrorCode {
     JwksFetchFailed,
     /// The key set was fetched but is unusable (503).
     JwksError,
+    /// The request carries more than one credential, e.g. two `Authorization` fields
+    /// (400; RFC 6750 §3.1 `invalid_request`).
+    InvalidRequest,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the specification table.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::MissingToken,
         ErrorCode::MalformedToken,
         ErrorCode::ForbiddenHeader,
@@ -78,6 +81,7 @@ impl ErrorCode {
         ErrorCode::InsufficientPermissions,
         ErrorCode::JwksFetchFailed,
         ErrorCode::JwksError,
+        ErrorCode::InvalidRequest,
     ];
 
     /// The stable snake_case name, e.g. `"invalid_signature"`.
@@ -100,12 +104,15 @@ impl ErrorCode {
             ErrorCode::InsufficientPermissions => "insufficient_permissions",
             ErrorCode::JwksFetchFailed => "jwks_fetch_failed",
             ErrorCode::JwksError => "jwks_error",
+            ErrorCode::InvalidRequest => "invalid_request",
         }
     }
 
-    /// The HTTP status: 401, 403 for missing scopes or permissions, 503 for key-set failures.
+    /// The HTTP status: 401, 403 for missing scopes or permissions, 503 for key-set
+    /// failures, 400 for a malformed request (more than one credential).
     pub const fn status(self) -> StatusCode {
         match self {
+            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorCode::InsufficientScope | ErrorCode::InsufficientPermissions => {
                 StatusCode::FORBIDDEN
             }
@@ -134,6 +141,7 @@ impl ErrorCode {
             ErrorCode::InsufficientPermissions => "Insufficient permissions",
             ErrorCode::JwksFetchFailed => "JWKS fetch failed",
             ErrorCode::JwksError => "JWKS lookup failed",
+            ErrorCode::InvalidRequest => "Multiple credentials",
         }
     }
 
@@ -249,7 +257,7 @@ impl AuthError {
         &self.message
     }
 
-    /// The HTTP status for this error (401, 403 or 503).
+    /// The HTTP status for this error (401, 403, 503, or 400 for `invalid_request`).
     pub fn status(&self) -> StatusCode {
         self.code.status()
     }
@@ -264,12 +272,13 @@ impl AuthError {
         &self.required_permissions
     }
 
-    /// The `WWW-Authenticate` value (RFC 6750 §3) for 401 and 403 errors, `None` for 503.
+    /// The `WWW-Authenticate` value (RFC 6750 §3) for 400, 401 and 403 errors, `None` for 503.
     ///
     /// Parameters come in this order: `realm` (when given), `error`
-    /// (`insufficient_scope` for 403, `invalid_token` for 401), `error_description`,
-    /// `scope`, `permissions`. A `missing_token` error yields no `error` and no
-    /// `error_description` (RFC 6750 §3.1): `Bearer realm="api"` or `Bearer`.
+    /// (`insufficient_scope` for 403, `invalid_token` for 401, `invalid_request` for
+    /// 400), `error_description`, `scope`, `permissions`. A `missing_token` error yields
+    /// no `error` and no `error_description` (RFC 6750 §3.1): `Bearer realm="api"` or
+    /// `Bearer`.
     ///
     /// ```
     /// use verifier_core::{AuthError, ErrorCode};
@@ -282,12 +291,17 @@ impl AuthError {
     ///     r#"Bearer error="insufficient_scope", error_description="Insufficient scope", scope="admin write""#
     /// );
     /// assert!(AuthError::new(ErrorCode::JwksError).www_authenticate(Some("api")).is_none());
+    /// assert_eq!(
+    ///     AuthError::new(ErrorCode::InvalidRequest).www_authenticate(Some("api")).unwrap(),
+    ///     r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
+    /// );
     /// ```
     pub fn www_authenticate(&self, realm: Option<&str>) -> Option<HeaderValue> {
         let status = self.status();
         let error = match status {
             StatusCode::UNAUTHORIZED => "invalid_token",
             StatusCode::FORBIDDEN => "insufficient_scope",
+            StatusCode::BAD_REQUEST => "invalid_request",
             _ => return None,
         };
         let mut params: Vec<(&str, String)> = Vec::with_capacity(5);

@@ -5,7 +5,7 @@
 //! - [`AsyncJwtVerifier`] (and [`JwtVerifier`] with feature `blocking`): parse → key →
 //!   signature → claims, in the order of the specification, with no network I/O before
 //!   the key lookup.
-//! - [`AuthError`] / [`ErrorCode`]: stable codes, 401/403/503 statuses and RFC 6750
+//! - [`AuthError`] / [`ErrorCode`]: stable codes, 400/401/403/503 statuses and RFC 6750
 //!   `WWW-Authenticate` challenges.
 //! - [`AsyncJwksClient`] / [`JwksClient`]: the key-set cache with single flight, refresh
 //!   cooldown, stale serving and readiness checks.

@@ -24,6 +24,7 @@ fn the_table() {
         ("insufficient_permissions", 403, "Insufficient permissions"),
         ("jwks_fetch_failed", 503, "JWKS fetch failed"),
         ("jwks_error", 503, "JWKS lookup failed"),
+        ("invalid_request", 400, "Multiple credentials"),
     ];
     assert_eq!(ErrorCode::ALL.len(), table.len());
     for (code, (name, status, message)) in ErrorCode::ALL.iter().zip(table) {
@@ -99,6 +100,16 @@ fn challenges_byte_for_byte() {
         header(&scoped401, None),
         r#"Bearer error="invalid_token", error_description="Invalid token", scope="read:users""#
     );
+    // 400 (more than one credential): RFC 6750 §3.1 `invalid_request`.
+    let multiple = AuthError::new(ErrorCode::InvalidRequest);
+    assert_eq!(
+        header(&multiple, Some("api")),
+        r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
+    );
+    assert_eq!(
+        header(&multiple, None),
+        r#"Bearer error="invalid_request", error_description="Multiple credentials""#
+    );
     // No challenge on 503.
     assert!(AuthError::new(ErrorCode::JwksFetchFailed)
         .www_authenticate(Some("api"))
@@ -157,5 +168,84 @@ fn sources_and_response_shape() {
     assert_eq!(
         http.headers()["www-authenticate"],
         r#"Bearer realm="api", error="invalid_token", error_description="Token is expired""#
+    );
+}
+
+/// RFC 6750 §3.1: more than one `Authorization` field is one request with two
+/// credentials: `invalid_request`, 400, whatever the fields hold, and the response has
+/// the challenge and the JSON body.
+#[test]
+fn two_authorization_fields_are_invalid_request() {
+    use http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+    use verifier_core::bearer::{bearer_from_headers, bearer_from_values};
+
+    let pairs = [
+        ("Bearer a.b.c", "Bearer d.e.f"),
+        ("Bearer a.b.c", "Bearer a.b.c"),
+        ("Bearer a.b.c", "Basic dXNlcjpwYXNz"),
+        ("Basic dXNlcjpwYXNz", "Bearer a.b.c"),
+        ("Basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"),
+        ("Bearer a.b.c", ""),
+        ("", ""),
+    ];
+    for (first, second) in pairs {
+        let mut headers = HeaderMap::new();
+        headers.append(AUTHORIZATION, HeaderValue::from_static(first));
+        headers.append(AUTHORIZATION, HeaderValue::from_static(second));
+        let err = bearer_from_headers(&headers).unwrap_err();
+        assert_eq!(
+            err.code(),
+            ErrorCode::InvalidRequest,
+            "{first:?} {second:?}"
+        );
+        let values: Vec<&HeaderValue> = headers.get_all(AUTHORIZATION).iter().collect();
+        let err = bearer_from_values(values).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+    }
+    let mut three = HeaderMap::new();
+    for _ in 0..3 {
+        three.append(AUTHORIZATION, HeaderValue::from_static("Bearer a.b.c"));
+    }
+    assert_eq!(
+        bearer_from_headers(&three).unwrap_err().code(),
+        ErrorCode::InvalidRequest
+    );
+
+    // One field is unchanged: a token, another scheme (no credentials), or one field
+    // holding a comma-joined list (one credential whose token is later malformed).
+    let mut one = HeaderMap::new();
+    one.insert(AUTHORIZATION, HeaderValue::from_static("Bearer a.b.c"));
+    assert_eq!(bearer_from_headers(&one).unwrap(), Some("a.b.c"));
+    one.insert(
+        AUTHORIZATION,
+        HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+    );
+    assert_eq!(bearer_from_headers(&one).unwrap(), None);
+    one.insert(
+        AUTHORIZATION,
+        HeaderValue::from_static("Bearer a.b.c, Bearer d.e.f"),
+    );
+    assert_eq!(
+        bearer_from_headers(&one).unwrap(),
+        Some("a.b.c, Bearer d.e.f")
+    );
+    assert_eq!(bearer_from_headers(&HeaderMap::new()).unwrap(), None);
+
+    let resp = ErrorResponse::new(&AuthError::new(ErrorCode::InvalidRequest), Some("api"));
+    assert_eq!(resp.status.as_u16(), 400);
+    assert_eq!(resp.headers[0].0, "www-authenticate");
+    assert_eq!(
+        resp.headers[0].1,
+        r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
+    );
+    assert_eq!(resp.headers[1].1, "application/json");
+    assert_eq!(
+        resp.body,
+        r#"{"code":"invalid_request","detail":"Multiple credentials"}"#
+    );
+    let resp = ErrorResponse::new(&AuthError::new(ErrorCode::InvalidRequest), None);
+    assert_eq!(
+        resp.headers[0].1,
+        r#"Bearer error="invalid_request", error_description="Multiple credentials""#
     );
 }

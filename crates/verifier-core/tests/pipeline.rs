@@ -703,6 +703,55 @@ fn scopes_and_permissions() {
     );
 }
 
+/// RFC 6749 §3.3: scope tokens are separated by U+0020 only. Any other whitespace is
+/// part of a token, so `"read\u{a0}admin"` is one scope and grants neither `read` nor
+/// `admin`; the same for a string `permissions` claim. Repeated spaces are ignored.
+#[test]
+fn only_space_separates_scopes_and_permissions() {
+    let issuer = TestIssuer::start();
+    let v = Both::new(
+        config_for(&issuer)
+            .required_scopes(["admin"])
+            .required_permissions(["delete"])
+            .build()
+            .unwrap(),
+    );
+    let granted = |scope: &str, permissions: &str| {
+        v.verify(
+            &issuer
+                .token()
+                .claim("scope", json!(scope))
+                .claim("permissions", json!(permissions))
+                .build(),
+        )
+    };
+    for sep in [
+        '\u{a0}', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{1680}', '\u{2000}', '\u{2003}',
+        '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+    ] {
+        let joined = format!("read{sep}admin");
+        let err = granted(&joined, "delete").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InsufficientScope, "{sep:?}");
+        assert_eq!(err.required_scopes(), ["admin"], "{sep:?}");
+        let err = granted("admin", &format!("read{sep}delete")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InsufficientPermissions, "{sep:?}");
+        // The whole string is one token.
+        let claims = verifier_core::Claims::from_map(
+            json!({"scope": joined.clone()})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(claims.scopes(), vec![joined.as_str()], "{sep:?}");
+        assert!(!claims.has_scope("admin"), "{sep:?}");
+        assert!(claims.require_scopes(&["admin"]).is_err(), "{sep:?}");
+    }
+    // Spaces separate; runs of spaces and leading / trailing spaces make no empty tokens.
+    let claims = granted("  read   admin ", " delete  ").unwrap();
+    assert_eq!(claims.scopes(), vec!["read", "admin"]);
+    assert_eq!(claims.permissions(), vec!["delete"]);
+}
+
 #[test]
 fn custom_claim_names() {
     let issuer = TestIssuer::start();

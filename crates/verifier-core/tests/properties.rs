@@ -18,7 +18,7 @@ use http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm};
 use serde_json::{json, Map, Value};
-use verifier_core::bearer::{bearer_from_headers, bearer_token, ErrorResponse};
+use verifier_core::bearer::{bearer_from_headers, bearer_from_values, bearer_token, ErrorResponse};
 use verifier_core::{fuzzing, Algorithm, AsyncJwtVerifier, AuthConfig, AuthError, ErrorCode};
 use verifier_testkit::{Alg, TestIssuer, TestKey, TokenBuilder};
 
@@ -59,6 +59,7 @@ fn spec_codes() -> HashSet<&'static str> {
         "insufficient_permissions",
         "jwks_fetch_failed",
         "jwks_error",
+        "invalid_request",
     ]
     .into_iter()
     .collect()
@@ -72,6 +73,7 @@ fn assert_spec_error(err: &AuthError) {
     let status = match code {
         "insufficient_scope" | "insufficient_permissions" => 403,
         "jwks_fetch_failed" | "jwks_error" => 503,
+        "invalid_request" => 400,
         _ => 401,
     };
     assert_eq!(err.status().as_u16(), status, "{err:?}");
@@ -699,7 +701,12 @@ fn model_claims(
     }
     let set = |name: &str| -> BTreeSet<String> {
         match claims.get(name) {
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+            // RFC 6749 §3.3: U+0020 is the only separator.
+            Some(Value::String(s)) => s
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
             Some(Value::Array(a)) => a
                 .iter()
                 .filter_map(Value::as_str)
@@ -826,6 +833,92 @@ proptest! {
             Ok(claims) => prop_assert!(false, "edited token accepted: {:?} {:?}", String::from_utf8_lossy(&bytes), claims),
             Err(err) => assert_spec_error(&err),
         }
+    }
+}
+
+/// Every whitespace character but U+0020 (Unicode `White_Space`, as `char::is_whitespace`
+/// defines it): tab, LF, VT, FF, CR, NEL, NBSP, U+1680, U+2000-U+200A, U+2028, U+2029,
+/// U+202F, U+205F, U+3000.
+fn non_space_whitespace() -> Vec<char> {
+    let all: Vec<char> = (0..=0x3000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace() && *c != ' ')
+        .collect();
+    assert_eq!(all.len(), 24, "{all:?}");
+    all
+}
+
+/// A scope token: 1-8 characters, none of them whitespace.
+fn arb_scope_token() -> impl Strategy<Value = String> {
+    let c = prop_oneof![
+        4 => prop::char::range('a', 'z'),
+        1 => prop::sample::select(vec![':', '.', '/', '_', '-', '*']),
+        1 => any::<char>().prop_filter("not whitespace", |c| !c.is_whitespace()),
+    ];
+    prop::collection::vec(c, 1..8).prop_map(String::from_iter)
+}
+
+/// Two to four scope tokens, the index of one of them, and a non-U+0020 whitespace char.
+fn arb_scope_join() -> impl Strategy<Value = (Vec<String>, usize, char)> {
+    (
+        prop::collection::vec(arb_scope_token(), 2..5),
+        any::<usize>(),
+        prop::sample::select(non_space_whitespace()),
+    )
+        .prop_map(|(parts, i, sep)| {
+            let i = i % parts.len();
+            (parts, i, sep)
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// RFC 6749 §3.3: scope tokens are separated by U+0020 only. Tokens joined by any
+    /// other whitespace character are one token: a required scope (or permission) equal
+    /// to one part is never granted. Joined by spaces, every part is.
+    #[test]
+    fn only_space_separates_scopes((parts, i, sep) in arb_scope_join()) {
+        let joined = parts.join(&sep.to_string());
+        let required = parts[i].as_str();
+        prop_assume!(joined != required);
+        let w = warm();
+        let config = AuthConfig::builder()
+            .issuer(w.issuer.issuer())
+            .audience(AUD)
+            .jwks_url(w.issuer.jwks_url())
+            .allowed_algs([Algorithm::EdDSA])
+            .required_scopes([required])
+            .required_permissions([required])
+            .build()
+            .unwrap();
+        let claims = |scope: &str, permissions: &str| json!({
+            "iss": w.issuer.issuer(), "aud": AUD, "exp": now() as i64 + 3600,
+            "scope": scope, "permissions": permissions,
+        });
+
+        // Through the policy (as the verifiers run it).
+        let payload = serde_json::to_vec(&claims(&joined, required)).unwrap();
+        let err = fuzzing::validate_claims(&payload, &config).unwrap_err();
+        prop_assert_eq!(err.code(), ErrorCode::InsufficientScope);
+        prop_assert_eq!(err.required_scopes(), [required.to_owned()]);
+        let payload = serde_json::to_vec(&claims(required, &joined)).unwrap();
+        let err = fuzzing::validate_claims(&payload, &config).unwrap_err();
+        prop_assert_eq!(err.code(), ErrorCode::InsufficientPermissions);
+
+        // Through the public `Claims` API (per-route requirements).
+        let map = claims(&joined, &joined);
+        let c = verifier_core::Claims::from_map(map.as_object().unwrap().clone());
+        prop_assert!(!c.has_scope(required));
+        prop_assert!(!c.has_permission(required));
+        prop_assert!(c.require_scopes(&[required]).is_err());
+        prop_assert!(c.require_permissions(&[required]).is_err());
+        prop_assert_eq!(c.scopes(), vec![joined.as_str()]);
+
+        // Control: joined by U+0020 (even repeated), every part is granted.
+        let spaced = parts.join("  ");
+        let payload = serde_json::to_vec(&claims(&spaced, &spaced)).unwrap();
+        prop_assert!(fuzzing::validate_claims(&payload, &config).is_ok());
     }
 }
 
@@ -1286,6 +1379,42 @@ proptest! {
         }
         prop_assert!(bearer_from_headers(&HeaderMap::new()).unwrap().is_none());
     }
+
+    /// RFC 6750 §3.1: two or more `Authorization` fields are `invalid_request` (400),
+    /// whatever each one holds (valid bearer, another scheme, empty); one field is
+    /// exactly the single-value parse.
+    #[test]
+    fn several_authorization_fields_are_invalid_request(
+        fields in prop::collection::vec(arb_authorization(), 1..4),
+    ) {
+        let values: Vec<HeaderValue> = fields
+            .iter()
+            .filter_map(|b| HeaderValue::from_bytes(b).ok())
+            .collect();
+        prop_assume!(!values.is_empty());
+        let mut headers = HeaderMap::new();
+        for value in &values {
+            headers.append(AUTHORIZATION, value.clone());
+        }
+        let got = bearer_from_headers(&headers);
+        let direct = bearer_from_values(&values);
+        prop_assert_eq!(
+            got.as_ref().map_err(AuthError::code),
+            direct.as_ref().map_err(AuthError::code)
+        );
+        if values.len() == 1 {
+            let mut single = HeaderMap::new();
+            single.insert(AUTHORIZATION, values[0].clone());
+            let one = bearer_from_headers(&single);
+            prop_assert_eq!(got.map_err(|e| e.code()), one.map_err(|e| e.code()));
+        } else {
+            let err = got.unwrap_err();
+            assert_spec_error(&err);
+            prop_assert_eq!(err.code(), ErrorCode::InvalidRequest);
+            prop_assert_eq!(err.status().as_u16(), 400);
+            prop_assert_eq!(err.message(), "Multiple credentials");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1434,7 +1563,7 @@ proptest! {
             prop_assert!(header.is_none());
             return Ok(());
         }
-        let header = header.expect("a challenge for 401/403");
+        let header = header.expect("a challenge for 400/401/403");
         // A valid HeaderValue: re-validate its bytes.
         prop_assert!(HeaderValue::from_bytes(header.as_bytes()).is_ok());
         let parsed = parse_challenge(header.as_bytes())
@@ -1449,7 +1578,11 @@ proptest! {
             want.push(("realm".to_owned(), stripped(realm)));
         }
         if code != ErrorCode::MissingToken {
-            let error = if code.status().as_u16() == 403 { "insufficient_scope" } else { "invalid_token" };
+            let error = match code.status().as_u16() {
+                403 => "insufficient_scope",
+                400 => "invalid_request",
+                _ => "invalid_token",
+            };
             want.push(("error".to_owned(), error.to_owned()));
             want.push(("error_description".to_owned(), stripped(&message)));
         }

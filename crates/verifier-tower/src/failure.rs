@@ -29,8 +29,9 @@ pub trait OnFailure<B> {
     fn on_failure(&self, error: &AuthError, realm: Option<&str>) -> Response<B>;
 }
 
-/// The default failure response: [`ErrorResponse`] (status 401/403/503, `WWW-Authenticate`
-/// per RFC 6750 for 401/403, `Retry-After` for 503, JSON body `{"code","detail"}`).
+/// The default failure response: [`ErrorResponse`] (status 400/401/403/503,
+/// `WWW-Authenticate` per RFC 6750 for 400/401/403, `Retry-After` for 503, JSON body
+/// `{"code","detail"}`).
 ///
 /// Works for every response body type `B: From<String>` (`String`, `axum::body::Body`,
 /// `http_body_util::Full<Bytes>`, ...).

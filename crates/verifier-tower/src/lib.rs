@@ -12,7 +12,7 @@
 //! - puts the [`Claims`](verifier_core::Claims) in the request extensions and calls the
 //!   inner service;
 //! - or answers the request itself: by default with
-//!   [`ErrorResponse`](verifier_core::bearer::ErrorResponse) (401/403 with an RFC 6750
+//!   [`ErrorResponse`](verifier_core::bearer::ErrorResponse) (400/401/403 with an RFC 6750
 //!   `WWW-Authenticate` challenge, 503 with `Retry-After`, JSON body
 //!   `{"code","detail"}`), customisable with [`BearerAuthLayer::on_failure`].
 //!

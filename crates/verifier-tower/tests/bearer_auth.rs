@@ -282,3 +282,71 @@ async fn failure_response_is_customisable_and_realm_defaults_to_none() {
         Some(r#"Bearer error="invalid_token", error_description="Malformed token""#)
     );
 }
+
+/// GET `path` with every value as its own `Authorization` field.
+async fn get_with_fields(
+    addr: std::net::SocketAddr,
+    path: &str,
+    values: &[&str],
+) -> reqwest::Response {
+    let mut req = client().get(format!("http://{addr}{path}"));
+    for value in values {
+        req = req.header("authorization", *value);
+    }
+    req.send().await.expect("request")
+}
+
+/// RFC 6750 §3.1: two `Authorization` fields are two credentials: 400 `invalid_request`
+/// before any verification, on required and optional routes, with or without a realm.
+#[tokio::test]
+async fn two_authorization_fields_are_400_invalid_request() {
+    let issuer = TestIssuer::start();
+    let addr = app(&issuer).await;
+    let no_realm = serve(vec![(
+        "/plain",
+        protect(BearerAuthLayer::new(async_verifier(&issuer))),
+    )])
+    .await;
+    let token = issuer.token().claim("scope", json!("admin")).build();
+    let bearer = format!("Bearer {token}");
+    let pairs: [[&str; 2]; 4] = [
+        [&bearer, &bearer],
+        [&bearer, "Bearer x.y.z"],
+        ["Basic dXNlcjpwYXNz", &bearer],
+        [&bearer, "Basic dXNlcjpwYXNz"],
+    ];
+    for fields in &pairs {
+        for path in ["/me", "/admin", "/optional"] {
+            let resp = get_with_fields(addr, path, fields).await;
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}");
+            assert_eq!(
+                www_authenticate(&resp).as_deref(),
+                Some(
+                    r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
+                ),
+                "{path}"
+            );
+            assert_eq!(resp.headers()["content-type"], "application/json");
+            assert_eq!(
+                json(resp).await,
+                json!({"code": "invalid_request", "detail": "Multiple credentials"})
+            );
+        }
+        let resp = get_with_fields(no_realm, "/plain", fields).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            www_authenticate(&resp).as_deref(),
+            Some(r#"Bearer error="invalid_request", error_description="Multiple credentials""#)
+        );
+        assert_eq!(json(resp).await["code"], "invalid_request");
+    }
+    assert_eq!(issuer.fetch_count(), 0, "refused before any verification");
+    // One field with the same token still passes.
+    let resp = get_with_fields(addr, "/admin", &[&bearer]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // One field holding two comma-joined credentials is one (malformed) token: 401.
+    let joined = format!("{bearer}, {bearer}");
+    let resp = get_with_fields(addr, "/admin", &[&joined]).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(resp).await["code"], "malformed_token");
+}

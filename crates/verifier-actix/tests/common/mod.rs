@@ -97,9 +97,14 @@ impl Reply {
 
 /// GET `url` with an optional raw `Authorization` value.
 pub async fn get(url: &str, authorization: Option<&str>) -> Reply {
+    get_fields(url, authorization.as_slice()).await
+}
+
+/// GET `url` with each value as its own `Authorization` field.
+pub async fn get_fields(url: &str, authorization: &[&str]) -> Reply {
     let mut request = client().get(url);
-    if let Some(value) = authorization {
-        request = request.header("authorization", value);
+    for value in authorization {
+        request = request.header("authorization", *value);
     }
     let response = request.send().await.expect("request");
     let header = |name: &str| {
