@@ -1,4 +1,4 @@
-//! Key-set parser (SPEC 5) on arbitrary documents: never panics; a usable-key count
+//! Key-set parser (docs/jwks-lifecycle.md) on arbitrary documents: never panics; a usable-key count
 //! within bounds, or `jwks_error`.
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! SPEC section 2: every configuration rule, boundaries included.
+//! docs/configuration.md: every configuration rule, boundaries included.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -48,7 +48,10 @@ fn required_strings() {
             ("issuer", "invalid configuration: issuer must be non-empty")
         );
         let e = err(AuthConfig::builder().issuer("i").audience("a").jwks_url(v));
-        assert_eq!(e.to_string(), "invalid configuration: jwks_url must be non-empty");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: jwks_url must be non-empty"
+        );
     }
     assert_eq!(
         err(AuthConfig::builder().audience("a").jwks_url("https://x/")).field(),
@@ -68,7 +71,11 @@ fn audiences() {
             .issuer("i")
             .audiences(aud.clone())
             .jwks_url("https://x/"));
-        assert_eq!(e.to_string(), "invalid configuration: audience must be non-empty", "{aud:?}");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: audience must be non-empty",
+            "{aud:?}"
+        );
     }
     let c = base().audience(" second ").build().unwrap();
     assert_eq!(c.audiences(), ["https://api.example", "second"]);
@@ -78,7 +85,10 @@ fn audiences() {
 fn algorithms() {
     for none in ["none", "None", "NONE", "nOnE"] {
         let e = none.parse::<Algorithm>().unwrap_err();
-        assert_eq!(e.to_string(), "invalid configuration: allowed_algs must not include 'none'");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: allowed_algs must not include 'none'"
+        );
     }
     for hs in ["HS256", "HS384", "HS512", "hs256"] {
         assert_eq!(hs.parse::<Algorithm>().unwrap_err().field(), "allowed_algs");
