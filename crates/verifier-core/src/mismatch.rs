@@ -70,9 +70,12 @@ pub(crate) fn describe<T: DeserializeOwned>(
     });
     // Trust the path only if the tracking pass failed the same way.
     let located = match again {
-        Err(e) if e.to_string() == message => Some(trace.at.into_inner().unwrap_or_else(|| {
-            (String::new(), json_type(&root))
-        })),
+        Err(e) if e.to_string() == message => Some(
+            trace
+                .at
+                .into_inner()
+                .unwrap_or_else(|| (String::new(), json_type(&root))),
+        ),
         _ => None,
     };
     let (kind, detail) = classify(&message);
@@ -102,10 +105,7 @@ pub(crate) fn describe<T: DeserializeOwned>(
 fn classify(message: &str) -> (&'static str, Option<&str>) {
     let expected = || message.rsplit_once(", expected ").map(|(_, e)| e);
     if let Some(rest) = message.strip_prefix("missing field `") {
-        (
-            "missing field",
-            rest.split_once('`').map(|(name, _)| name),
-        )
+        ("missing field", rest.split_once('`').map(|(name, _)| name))
     } else if message.starts_with("invalid type: ") {
         ("invalid type", expected())
     } else if message.starts_with("invalid length ") {
@@ -189,7 +189,10 @@ impl<'t, 'de> Node<'t, 'de> {
         let value = visitor.visit_map(&mut entries)?;
         match entries.iter.len() {
             0 => Ok(value),
-            _ => Err(de::Error::invalid_length(map.len(), &"fewer elements in map")),
+            _ => Err(de::Error::invalid_length(
+                map.len(),
+                &"fewer elements in map",
+            )),
         }
     }
 
