@@ -1,4 +1,5 @@
-//! actix-web API protected by bearer tokens (SPEC section 8).
+//! actix-web API protected by bearer tokens: the example server of the README and
+//! docs/actix.md.
 //!
 //! ```text
 //! cargo run --example actix_api --features actix,testkit
@@ -20,8 +21,8 @@ mod common;
 use std::error::Error;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
+use oidc_jwt_verifier::actix::{Auth, Claims, RequireScopes};
 use oidc_jwt_verifier::AsyncJwtVerifier;
-use verifier_actix::{Auth, Claims, RequireScopes};
 
 /// `GET /healthz`: readiness of the key set, without forcing a refresh.
 async fn healthz(auth: web::Data<Auth>) -> HttpResponse {

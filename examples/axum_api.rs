@@ -1,4 +1,5 @@
-//! axum API protected by bearer tokens (SPEC section 8).
+//! axum API protected by bearer tokens: the example server of the README and
+//! docs/axum.md.
 //!
 //! ```text
 //! cargo run --example axum_api --features axum,testkit
@@ -23,9 +24,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use oidc_jwt_verifier::axum::{Auth, Claims};
 use oidc_jwt_verifier::AsyncJwtVerifier;
 use serde_json::{json, Value};
-use verifier_axum::{Auth, Claims};
 
 /// `GET /healthz`: readiness of the key set, without forcing a refresh.
 async fn healthz(State(auth): State<Auth>) -> (StatusCode, Json<Value>) {

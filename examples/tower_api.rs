@@ -1,4 +1,5 @@
-//! tower + hyper API protected by bearer tokens (SPEC section 8).
+//! tower + hyper API protected by bearer tokens: the example server of the README and
+//! docs/tower.md.
 //!
 //! ```text
 //! cargo run --example tower_api --features tower,testkit
@@ -29,11 +30,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use oidc_jwt_verifier::tower::{BearerAuthLayer, Verifier};
 use oidc_jwt_verifier::{AsyncJwtVerifier, Claims};
 use serde_json::{json, Value};
 use tower::util::BoxCloneSyncService;
 use tower::{service_fn, Layer, ServiceExt};
-use verifier_tower::{BearerAuthLayer, Verifier};
 
 type Body = Full<Bytes>;
 type Route = BoxCloneSyncService<Request<Incoming>, Response<Body>, Infallible>;

@@ -33,3 +33,44 @@ pub use verifier_axum as axum;
 pub use verifier_testkit as testkit;
 #[cfg(feature = "tower")]
 pub use verifier_tower as tower;
+
+/// The repository's Markdown, one private module each, so that every Rust code block of
+/// `README.md`, `MIGRATION.md` and `docs/*.md` is compiled (and, unless `no_run`, run)
+/// as a doctest through this facade, exactly as a user would write it:
+/// `cargo test --doc -p oidc-jwt-verifier --all-features`.
+#[cfg(all(
+    doctest,
+    feature = "blocking",
+    feature = "axum",
+    feature = "actix",
+    feature = "tower",
+    feature = "testkit"
+))]
+mod docs {
+    #[doc = include_str!("../README.md")]
+    mod readme {}
+    #[doc = include_str!("../MIGRATION.md")]
+    mod migration {}
+    #[doc = include_str!("../docs/getting-started.md")]
+    mod getting_started {}
+    #[doc = include_str!("../docs/configuration.md")]
+    mod configuration {}
+    #[doc = include_str!("../docs/errors.md")]
+    mod errors {}
+    #[doc = include_str!("../docs/security.md")]
+    mod security {}
+    #[doc = include_str!("../docs/jwks-lifecycle.md")]
+    mod jwks_lifecycle {}
+    #[doc = include_str!("../docs/axum.md")]
+    mod axum {}
+    #[doc = include_str!("../docs/actix.md")]
+    mod actix {}
+    #[doc = include_str!("../docs/tower.md")]
+    mod tower {}
+    #[doc = include_str!("../docs/testing.md")]
+    mod testing {}
+    #[doc = include_str!("../docs/cli.md")]
+    mod cli {}
+    #[doc = include_str!("../docs/benchmarks.md")]
+    mod benchmarks {}
+}

@@ -1,4 +1,4 @@
-//! What the three example servers share (SPEC section 8): configuration from the
+//! What the three example servers share (docs/getting-started.md): configuration from the
 //! environment, or an in-process test issuer with ready-to-use tokens.
 
 use std::error::Error;

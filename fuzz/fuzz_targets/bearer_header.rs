@@ -1,4 +1,4 @@
-//! `Authorization` header parsing (SPEC 6) on arbitrary header bytes: never panics; a
+//! `Authorization` header parsing (docs/tower.md) on arbitrary header bytes: never panics; a
 //! token is non-empty, without surrounding spaces, after a `Bearer` scheme; every
 //! refusal is `missing_token`.
 #![no_main]

@@ -1,5 +1,5 @@
-//! Claims policy (SPEC 4 steps 7, 11-12) on arbitrary payload bytes: never panics,
-//! always a SPEC 3 code.
+//! Claims policy (docs/security.md, pipeline steps 7, 11-12) on arbitrary payload bytes: never panics,
+//! always a code of docs/errors.md.
 #![no_main]
 
 use std::sync::OnceLock;

@@ -1,5 +1,5 @@
-//! Key-set parser (SPEC 5) on arbitrary documents: never panics; a usable-key count
-//! within bounds (zero for a well-formed set with no usable key), or `jwks_error`.
+//! Key-set parser (docs/jwks-lifecycle.md) on arbitrary documents: never panics; a usable-key
+//! count within bounds (zero for a well-formed set with no usable key), or `jwks_error`.
 #![no_main]
 
 use std::sync::OnceLock;

@@ -1,4 +1,4 @@
-//! Token parser (SPEC 4 steps 1-7) on arbitrary bytes: never panics, always a parse-step
+//! Token parser (docs/security.md, pipeline steps 1-7) on arbitrary bytes: never panics, always a parse-step
 //! error code (or a structurally valid token).
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! `WWW-Authenticate` writer (SPEC 3) with arbitrary realm, message and scopes: always
+//! `WWW-Authenticate` writer (docs/errors.md) with arbitrary realm, message and scopes: always
 //! a valid header value for 401/403, never a CR, LF or other control byte but tab.
 #![no_main]
 

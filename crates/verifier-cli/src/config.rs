@@ -35,7 +35,8 @@ impl fmt::Display for CliConfigError {
                 "invalid configuration: {flag} ({var}) {}",
                 self.0.reason()
             ),
-            None => write!(f, "invalid configuration: {}", self.0),
+            // `ConfigError`'s own sentence: "invalid configuration: {field} {reason}".
+            None => write!(f, "{}", self.0),
         }
     }
 }
@@ -141,5 +142,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("OIDC_JWKS_CACHE_TTL_S"), "{err}");
+        // One sentence, not "invalid configuration: invalid configuration: ...".
+        assert!(
+            err.starts_with("invalid configuration: OIDC_JWKS_CACHE_TTL_S must be"),
+            "{err}"
+        );
+        assert_eq!(err.matches("invalid configuration").count(), 1, "{err}");
+
+        // An algorithm in the wrong case: the right spelling is suggested.
+        let mut a = args();
+        a.algs = vec!["rs256".into()];
+        let err = with_env(&a, &[]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid configuration: --alg (OIDC_ALLOWED_ALGS) must list"),
+            "{err}"
+        );
+        assert!(err.ends_with(r#"did you mean "RS256"?"#), "{err}");
     }
 }

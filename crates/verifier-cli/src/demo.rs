@@ -22,7 +22,14 @@ use verifier_testkit::{now, Fault, TestIssuer, DEFAULT_AUDIENCE};
 use crate::Outcome;
 
 const REALM: &str = "api";
-/// A short key-set TTL, so the tour can get past it in well under a second.
+/// The example servers the tour points at, with their integration feature.
+const EXAMPLES: [(&str, &str); 3] = [
+    ("axum_api", "axum"),
+    ("actix_api", "actix"),
+    ("tower_api", "tower"),
+];
+/// A short key-set TTL, so the tour can get past it in well under a second (the
+/// default is 300 s; the tour says so).
 const TTL: Duration = Duration::from_millis(400);
 /// Past the TTL, a key set keeps serving this long while the issuer fails.
 const MAX_STALE: Duration = Duration::from_secs(60);
@@ -46,7 +53,7 @@ async fn me(Claims(claims): Claims) -> Json<verifier_core::Claims> {
     Json(claims)
 }
 
-/// The API of the example servers (SPEC 8).
+/// The API of the example servers (`examples/*_api.rs`).
 fn app(auth: Auth) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -96,6 +103,17 @@ fn verifier(issuer: &TestIssuer) -> Result<AsyncJwtVerifier, String> {
     let config = config(issuer).map_err(|e| e.to_string())?;
     let client = http_client().map_err(|e| e.to_string())?;
     Ok(AsyncJwtVerifier::with_client(config, client))
+}
+
+/// What a `/me` answer says about the verified token: its subject and scopes.
+fn claims_line(body: &str) -> Option<String> {
+    let claims: Value = serde_json::from_str(body).ok()?;
+    let sub = claims.get("sub")?.as_str()?;
+    let scopes: Vec<&str> = match claims.get("scope") {
+        Some(Value::String(scope)) => scope.split_whitespace().collect(),
+        _ => Vec::new(),
+    };
+    Some(format!("claims: sub {sub:?}, scopes {scopes:?}"))
 }
 
 struct Tour {
@@ -159,6 +177,11 @@ impl Tour {
         if !status.is_success() && !body.is_empty() {
             println!("       body: {body}");
         }
+        if status.is_success() {
+            if let Some(claims) = claims_line(&body) {
+                println!("       {claims}");
+            }
+        }
     }
 
     /// A check that is not an HTTP status (printed, counted as a step).
@@ -219,6 +242,10 @@ async fn tour() -> Result<Outcome, String> {
         MAX_STALE.as_secs(),
         BACKOFF.as_millis()
     );
+    println!(
+        "    (shortened for the demo, so it gets past the TTL in under a second; the defaults are"
+    );
+    println!("     TTL 300 s, max stale 3600 s, backoff 1 s doubling up to 60 s)");
 
     println!("\n== Tokens");
     tour.get(
@@ -360,14 +387,21 @@ async fn tour() -> Result<Outcome, String> {
     .await;
 
     println!();
-    if tour.failed == 0 {
+    let outcome = if tour.failed == 0 {
         println!("demo: all {} steps got the expected result", tour.steps);
-        Ok(Outcome::Success)
+        Outcome::Success
     } else {
         println!(
             "demo: {} of {} steps did NOT get the expected result",
             tour.failed, tour.steps
         );
-        Ok(Outcome::Rejected)
+        Outcome::Rejected
+    };
+    println!();
+    println!("Next, try an API by hand: each example server starts a test issuer and prints");
+    println!("ready-made tokens and curl commands (from a clone of the repository):");
+    for (example, feature) in EXAMPLES {
+        println!("  cargo run --example {example} --features {feature},testkit");
     }
+    Ok(outcome)
 }

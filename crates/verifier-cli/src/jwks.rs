@@ -44,7 +44,8 @@ pub(crate) async fn run(args: JwksArgs) -> Outcome {
     };
     let client = match AsyncJwksClient::new(&config) {
         Ok(client) => client,
-        Err(err) => return usage_error(format_args!("invalid configuration: {err}")),
+        // A `ConfigError` reads "invalid configuration: {field} {reason}".
+        Err(err) => return usage_error(err),
     };
     let url = config.jwks_url().as_str().to_owned();
     let fetched = client.get_signing_keys(true).await.and_then(|keys| {

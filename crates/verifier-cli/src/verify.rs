@@ -25,7 +25,8 @@ pub(crate) async fn run(args: VerifyArgs) -> Outcome {
     };
     let verifier = match AsyncJwtVerifier::new(config) {
         Ok(verifier) => verifier,
-        Err(err) => return usage_error(format_args!("invalid configuration: {err}")),
+        // A `ConfigError` reads "invalid configuration: {field} {reason}".
+        Err(err) => return usage_error(err),
     };
     match verifier.verify_access_token(&token).await {
         Ok(claims) => {

@@ -716,6 +716,28 @@ fn demo_tour_gets_every_expected_status() {
     assert!(text.contains("serving stale = true"), "{text}");
     assert!(!text.contains("UNEXPECTED"), "{text}");
     assert!(text.contains("steps got the expected result"), "{text}");
+
+    // The 200 steps show what the valid tokens carried.
+    assert!(
+        text.contains(r#"claims: sub "user-123", scopes ["read"]"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"claims: sub "user-123", scopes ["read", "admin"]"#),
+        "{text}"
+    );
+    // The lifecycle figures are said to be the demo's, not the defaults.
+    assert!(text.contains("shortened for the demo"), "{text}");
+    assert!(text.contains("TTL 300 s, max stale 3600 s"), "{text}");
+    // It ends by pointing at the example servers.
+    let tail = text.trim_end().lines().rev().take(3).collect::<Vec<_>>();
+    for example in [
+        "cargo run --example axum_api --features axum,testkit",
+        "cargo run --example actix_api --features actix,testkit",
+        "cargo run --example tower_api --features tower,testkit",
+    ] {
+        assert!(tail.iter().any(|l| l.trim() == example), "{text}");
+    }
 }
 
 // ---------------------------------------------------------------- hostile text

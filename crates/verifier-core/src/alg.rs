@@ -120,6 +120,17 @@ impl FromStr for Algorithm {
     type Err = ConfigError;
 
     /// Parses a configured algorithm name (surrounding whitespace trimmed, exact case).
+    ///
+    /// A supported name in another case is refused with the right spelling:
+    ///
+    /// ```
+    /// use verifier_core::Algorithm;
+    /// let err = "rs256".parse::<Algorithm>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"invalid configuration: allowed_algs must list supported algorithms in their exact case: "rs256" is not one; did you mean "RS256"?"#
+    /// );
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let name = s.trim();
         if name.eq_ignore_ascii_case("none") {
@@ -128,11 +139,30 @@ impl FromStr for Algorithm {
         if name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("HS")) {
             return Err(ConfigError::new(
                 "allowed_algs",
-                format!("symmetric algorithm {name:?} is not supported"),
+                format!(
+                    "must not include the symmetric algorithm {name:?}: shared-secret tokens are never accepted"
+                ),
             ));
         }
         Algorithm::from_name(name).ok_or_else(|| {
-            ConfigError::new("allowed_algs", format!("unsupported algorithm {name:?}"))
+            let reason = match Algorithm::ALL
+                .iter()
+                .find(|alg| alg.as_str().eq_ignore_ascii_case(name))
+            {
+                Some(alg) => format!(
+                    "must list supported algorithms in their exact case: {name:?} is not one; did you mean {:?}?",
+                    alg.as_str()
+                ),
+                None => format!(
+                    "must list supported algorithms: {name:?} is not one of {}",
+                    Algorithm::ALL
+                        .iter()
+                        .map(|alg| alg.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            ConfigError::new("allowed_algs", reason)
         })
     }
 }

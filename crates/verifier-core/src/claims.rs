@@ -1,4 +1,5 @@
-//! The claims policy (pipeline steps 11-12) and the public [`Claims`] type.
+//! The claims policy (steps 11-12 of the pipeline in `docs/security.md`) and the public
+//! [`Claims`] type.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -378,7 +379,10 @@ pub(crate) fn require(
 /// `serde` type the verified claims deserialize into.
 ///
 /// A deserialization failure is `invalid_token` (401): the token verified but lacks
-/// what the application's claims type requires. The cause is kept as the error source.
+/// what the application's claims type requires. The cause is kept as the error source,
+/// and a `debug` event on target `oidc_jwt_verifier::verify` names the field, the kind
+/// of mismatch and the JSON type found, never a claim value (`field="tenant"
+/// error="invalid type" expected="a string" found="number"`).
 ///
 /// ```
 /// use verifier_core::{Claims, FromClaims};
@@ -402,7 +406,9 @@ impl FromClaims for Claims {
 
 impl<T: DeserializeOwned> FromClaims for T {
     fn from_claims(claims: Claims) -> Result<Self, AuthError> {
-        T::deserialize((&*claims.map).into_deserializer())
-            .map_err(|e| AuthError::new(ErrorCode::InvalidToken).with_source(e))
+        T::deserialize((&*claims.map).into_deserializer()).map_err(|e| {
+            crate::mismatch::log::<T>(&claims.map, &e);
+            AuthError::new(ErrorCode::InvalidToken).with_source(e)
+        })
     }
 }

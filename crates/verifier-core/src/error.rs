@@ -411,14 +411,21 @@ impl PartialEq<ErrorCode> for AuthError {
 
 /// A configuration value broke a rule; names the field (or environment variable).
 ///
+/// Its `Display` is one sentence, `invalid configuration: {field} {reason}`; [`field`]
+/// and [`reason`] give the two parts.
+///
 /// ```
 /// use verifier_core::AuthConfig;
 /// let err = AuthConfig::builder().issuer(" ").audience("a").jwks_url("https://x/").build().unwrap_err();
 /// assert_eq!(err.field(), "issuer");
-/// assert_eq!(err.to_string(), "issuer must be non-empty");
+/// assert_eq!(err.reason(), "must be non-empty");
+/// assert_eq!(err.to_string(), "invalid configuration: issuer must be non-empty");
 /// ```
+///
+/// [`field`]: ConfigError::field
+/// [`reason`]: ConfigError::reason
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field} {reason}")]
+#[error("invalid configuration: {field} {reason}")]
 pub struct ConfigError {
     field: Cow<'static, str>,
     reason: String,
@@ -437,7 +444,7 @@ impl ConfigError {
         &self.field
     }
 
-    /// What is wrong with it.
+    /// What is wrong with it, as the rest of the sentence (`"must be non-empty"`).
     pub fn reason(&self) -> &str {
         &self.reason
     }

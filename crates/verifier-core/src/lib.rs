@@ -3,8 +3,8 @@
 //!
 //! - [`AuthConfig`]: configuration, validated once ([`ConfigError`] names the field).
 //! - [`AsyncJwtVerifier`] (and [`JwtVerifier`] with feature `blocking`): parse → key →
-//!   signature → claims, in the order of the specification, with no network I/O before
-//!   the key lookup.
+//!   signature → claims, in the order of `docs/security.md` ("The pipeline, in order"),
+//!   with no network I/O before the key lookup.
 //! - [`AuthError`] / [`ErrorCode`]: stable codes, 400/401/403/503 statuses and RFC 6750
 //!   `WWW-Authenticate` challenges.
 //! - [`AsyncJwksClient`] / [`JwksClient`]: the key-set cache with single flight, refresh
@@ -30,6 +30,7 @@ mod error;
 pub mod fuzzing;
 pub mod jwks;
 mod keys;
+mod mismatch;
 mod token;
 mod verifier;
 

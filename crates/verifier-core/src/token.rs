@@ -1,4 +1,5 @@
-//! Compact JWS parsing: every structural check of the pipeline's steps 1-7, with no I/O.
+//! Compact JWS parsing: every structural check of steps 1-7 of the pipeline in
+//! docs/security.md, with no I/O.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! SPEC section 2: every configuration rule, boundaries included.
+//! docs/configuration.md: every configuration rule, boundaries included.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -45,10 +45,13 @@ fn required_strings() {
             .jwks_url("https://x/"));
         assert_eq!(
             (e.field(), e.to_string().as_str()),
-            ("issuer", "issuer must be non-empty")
+            ("issuer", "invalid configuration: issuer must be non-empty")
         );
         let e = err(AuthConfig::builder().issuer("i").audience("a").jwks_url(v));
-        assert_eq!(e.to_string(), "jwks_url must be non-empty");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: jwks_url must be non-empty"
+        );
     }
     assert_eq!(
         err(AuthConfig::builder().audience("a").jwks_url("https://x/")).field(),
@@ -68,7 +71,11 @@ fn audiences() {
             .issuer("i")
             .audiences(aud.clone())
             .jwks_url("https://x/"));
-        assert_eq!(e.to_string(), "audience must be non-empty", "{aud:?}");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: audience must be non-empty",
+            "{aud:?}"
+        );
     }
     let c = base().audience(" second ").build().unwrap();
     assert_eq!(c.audiences(), ["https://api.example", "second"]);
@@ -78,16 +85,40 @@ fn audiences() {
 fn algorithms() {
     for none in ["none", "None", "NONE", "nOnE"] {
         let e = none.parse::<Algorithm>().unwrap_err();
-        assert_eq!(e.to_string(), "allowed_algs must not include 'none'");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: allowed_algs must not include 'none'"
+        );
     }
     for hs in ["HS256", "HS384", "HS512", "hs256"] {
         assert_eq!(hs.parse::<Algorithm>().unwrap_err().field(), "allowed_algs");
     }
     assert!("RS257".parse::<Algorithm>().is_err());
+    // A supported name in the wrong case: refused, with the right spelling.
+    for (wrong, right) in [("rs256", "RS256"), ("Es384", "ES384"), ("eddsa", "EdDSA")] {
+        let e = wrong.parse::<Algorithm>().unwrap_err();
+        assert_eq!(e.field(), "allowed_algs");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid configuration: allowed_algs must list supported algorithms in their exact case: \"{wrong}\" is not one; did you mean \"{right}\"?"
+            )
+        );
+    }
+    // An unknown name: the supported ones are listed, and nothing is guessed.
+    let e = "RS257".parse::<Algorithm>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid configuration: allowed_algs must list supported algorithms: \"RS257\" is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
+    );
+    assert_eq!(
+        "HS256".parse::<Algorithm>().unwrap_err().to_string(),
+        "invalid configuration: allowed_algs must not include the symmetric algorithm \"HS256\": shared-secret tokens are never accepted"
+    );
     assert_eq!(" ES256 ".parse::<Algorithm>().unwrap(), Algorithm::ES256);
     assert_eq!(
         err(base().allowed_algs([])).to_string(),
-        "allowed_algs must be non-empty"
+        "invalid configuration: allowed_algs must be non-empty"
     );
     let c = base()
         .allowed_algs([Algorithm::RS256, Algorithm::RS384])
@@ -166,11 +197,11 @@ fn claim_names_and_sets() {
     for v in ["", "   "] {
         assert_eq!(
             err(base().scope_claim(v)).to_string(),
-            "scope_claim must be non-empty"
+            "invalid configuration: scope_claim must be non-empty"
         );
         assert_eq!(
             err(base().permissions_claim(v)).to_string(),
-            "permissions_claim must be non-empty"
+            "invalid configuration: permissions_claim must be non-empty"
         );
     }
     let c = base()
@@ -403,4 +434,35 @@ fn durations_are_bounded() {
     }))
     .unwrap_err();
     assert!(err.to_string().contains("jwks_max_stale"), "{err}");
+}
+
+#[test]
+fn errors_read_as_a_sentence_naming_the_field_or_variable() {
+    let mut vars = REQUIRED.to_vec();
+    vars.push(("OIDC_LEEWAY_S", "soon"));
+    assert_eq!(
+        env(&vars).unwrap_err().to_string(),
+        r#"invalid configuration: OIDC_LEEWAY_S must be a number of seconds, got "soon""#
+    );
+    assert_eq!(
+        env(&REQUIRED[1..]).unwrap_err().to_string(),
+        "invalid configuration: OIDC_ISSUER must be set"
+    );
+    // The algorithm list of the environment: the variable is named, the spelling suggested.
+    let mut vars = REQUIRED.to_vec();
+    vars.push(("OIDC_ALLOWED_ALGS", "RS256, es256"));
+    let e = env(&vars).unwrap_err();
+    assert_eq!(e.field(), "OIDC_ALLOWED_ALGS");
+    assert_eq!(
+        e.to_string(),
+        r#"invalid configuration: OIDC_ALLOWED_ALGS must list supported algorithms in their exact case: "es256" is not one; did you mean "ES256"?"#
+    );
+    // In code, the field; `reason()` is the rest of the sentence.
+    let e = err(base().jwks_url("http://issuer.example/jwks.json"));
+    assert_eq!(e.field(), "jwks_url");
+    assert!(e.reason().starts_with("must use https"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("invalid configuration: jwks_url {}", e.reason())
+    );
 }

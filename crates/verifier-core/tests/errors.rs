@@ -1,4 +1,4 @@
-//! SPEC section 3: codes, statuses, messages and the exact WWW-Authenticate bytes.
+//! docs/errors.md: codes, statuses, messages and the exact WWW-Authenticate bytes.
 
 use std::error::Error as _;
 

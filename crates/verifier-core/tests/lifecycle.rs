@@ -1,4 +1,4 @@
-//! SPEC section 5: the JWKS lifecycle against a misbehaving issuer, for both flavours.
+//! docs/jwks-lifecycle.md: the JWKS lifecycle against a misbehaving issuer, for both flavours.
 //! Durations are configured in milliseconds; no assertion depends on wall-clock speed.
 
 mod common;

@@ -1,4 +1,4 @@
-//! SPEC section 4, step by step, over real HTTP with the test issuer, through both the
+//! The pipeline of docs/security.md, step by step, over real HTTP with the test issuer, through both the
 //! async and the blocking verifier.
 
 mod common;

@@ -2,8 +2,8 @@
 //! the claims policy (also through a warm verifier over really signed tokens), the key-set
 //! parser, the `Authorization` header parser and the `WWW-Authenticate` writer.
 //!
-//! Each property runs 10,000 cases. Where the outcome is specified exactly (SPEC 4, 5, 6,
-//! 3) the test computes it with an independent model and compares codes (and messages);
+//! Each property runs 10,000 cases. Where the outcome is specified exactly (docs/security.md,
+//! docs/jwks-lifecycle.md, docs/tower.md, docs/errors.md) the test computes it with an independent model and compares codes (and messages);
 //! elsewhere it checks that the parser never panics and ends in a specified error.
 //!
 //! Hostile inputs found here are pinned as plain `#[test]` regressions at the end.
@@ -39,7 +39,7 @@ fn config() -> ProptestConfig {
 // ---------------------------------------------------------------------------------------
 // Shared checks.
 
-/// Every code SPEC 3 lists.
+/// Every code docs/errors.md lists.
 fn spec_codes() -> HashSet<&'static str> {
     [
         "missing_token",
@@ -65,7 +65,7 @@ fn spec_codes() -> HashSet<&'static str> {
     .collect()
 }
 
-/// The error is a SPEC 3 code with its status and one of its specified messages, and
+/// The error is a code of docs/errors.md with its status and one of its specified messages, and
 /// (for 401/403) a challenge that is a valid header value.
 fn assert_spec_error(err: &AuthError) {
     let code = err.code().as_str();
@@ -151,7 +151,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. Token parser (SPEC 4 steps 1-7).
+// 1. Token parser (docs/security.md, pipeline steps 1-7).
 
 const PARSE_CODES: [ErrorCode; 5] = [
     ErrorCode::MissingToken,
@@ -286,7 +286,7 @@ fn arb_payload() -> impl Strategy<Value = Segment> {
     ]
 }
 
-/// The SPEC 4 steps 1-7 outcome, computed independently of the parser.
+/// The outcome of pipeline steps 1-7 (docs/security.md), computed independently of the parser.
 fn model_parse(
     header: &Segment,
     payload: &Segment,
@@ -388,7 +388,7 @@ fn apply(token: &[u8], mutation: &Mutation) -> Vec<u8> {
 proptest! {
     #![proptest_config(config())]
 
-    /// Arbitrary bytes never panic and end in a parse-step error with a SPEC message.
+    /// Arbitrary bytes never panic and end in a parse-step error with a documented message.
     #[test]
     fn token_parser_arbitrary_bytes(
         bytes in prop::collection::vec(any::<u8>(), 0..256),
@@ -427,7 +427,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// 2. Claims policy (SPEC 4 steps 11-12), directly and through a warm verifier.
+// 2. Claims policy (docs/security.md, pipeline steps 11-12), directly and through a warm verifier.
 
 const AUD: &str = "https://api.example";
 const AUD2: &str = "urn:second";
@@ -647,7 +647,7 @@ fn arb_claims(issuer: String) -> impl Strategy<Value = Map<String, Value>> {
         )
 }
 
-/// What SPEC 4 steps 11-12 say about `claims`: `Ok`, or the code with the message (for
+/// What pipeline steps 11-12 (docs/security.md) say about `claims`: `Ok`, or the code with the message (for
 /// `missing_claim`) or the missing scopes/permissions (for 403s).
 fn model_claims(
     claims: &Map<String, Value>,
@@ -771,7 +771,7 @@ fn arb_claims_case() -> impl Strategy<Value = (usize, Value)> {
 proptest! {
     #![proptest_config(config())]
 
-    /// Arbitrary JSON (any shape) through the policy: never panics, SPEC codes only;
+    /// Arbitrary JSON (any shape) through the policy: never panics, documented codes only;
     /// objects get exactly the model's outcome.
     #[test]
     fn claims_policy_arbitrary_json(value in arb_json(), which in 0..2usize) {
@@ -786,7 +786,7 @@ proptest! {
         }
     }
 
-    /// Arbitrary bytes as a payload: never panics, SPEC codes only.
+    /// Arbitrary bytes as a payload: never panics, documented codes only.
     #[test]
     fn claims_policy_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..128)) {
         let w = warm();
@@ -923,7 +923,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// 3. Key-set parser (SPEC 5).
+// 3. Key-set parser (docs/jwks-lifecycle.md, docs/security.md).
 
 /// Real public keys, generated once.
 fn real_keys() -> &'static Vec<(Value, &'static str)> {
@@ -1288,14 +1288,14 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. Bearer header parser (SPEC 6).
+// 4. Bearer header parser (docs/tower.md, RFC 6750 section 2.1).
 
 /// RFC 7230 `tchar`.
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// SPEC 6, independently: visible ASCII (and tab) only; the scheme is everything up to
+/// The bearer header rules (docs/tower.md), independently: visible ASCII (and tab) only; the scheme is everything up to
 /// the first space, `Bearer` in any case; then one or more spaces; the token is the rest
 /// without surrounding spaces, non-empty.
 fn model_bearer(bytes: &[u8]) -> Option<String> {
@@ -1418,7 +1418,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. WWW-Authenticate writer (SPEC 3) and an RFC 7235 challenge parser.
+// 5. WWW-Authenticate writer (docs/errors.md) and an RFC 7235 challenge parser.
 
 /// One parsed challenge: scheme and (name, value) auth-params, values unescaped.
 #[derive(Debug, PartialEq)]
@@ -1545,7 +1545,7 @@ proptest! {
     #![proptest_config(config())]
 
     /// The challenge is a valid header value that parses back (RFC 7235) to exactly the
-    /// parameters SPEC 3 lists, in order, with control-stripped values.
+    /// parameters docs/errors.md lists, in order, with control-stripped values.
     #[test]
     fn www_authenticate_round_trips(
         code in prop::sample::select(ErrorCode::ALL.to_vec()),
@@ -1636,7 +1636,7 @@ fn models_agree_on_known_tokens() {
     assert_eq!(err.code(), ErrorCode::MalformedToken);
 }
 
-/// SPEC 6: "another scheme" is "no bearer credentials": optional-auth routes pass it
+/// docs/axum.md, "Optional authentication": "another scheme" is "no bearer credentials": optional-auth routes pass it
 /// through without claims. `Bearerx` / `Bearer-1` are other schemes (an RFC 7235
 /// auth-scheme is a whole token), not a `Bearer` header without a token.
 #[test]

@@ -487,7 +487,8 @@ pub mod tamper {
     }
 }
 
-/// HTTP helpers and the scenario every framework integration must pass (SPEC 6 and 8:
+/// HTTP helpers and the scenario every framework integration must pass (docs/axum.md,
+/// docs/actix.md, docs/tower.md and the example servers:
 /// `GET /me` authenticated, `GET /admin` requiring scope `admin`, realm `api`).
 pub mod conformance {
     use super::*;

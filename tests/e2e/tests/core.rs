@@ -62,7 +62,7 @@ async fn real_rs256_and_es256_tokens_verify() {
     assert_eq!(claims.sub(), Some("e2e-es"));
     assert_eq!(claims.scopes(), ["read"]);
 
-    // Surrounding whitespace is trimmed (SPEC 4 step 1).
+    // Surrounding whitespace is trimmed (docs/security.md, pipeline step 1).
     assert!(verifier
         .verify_access_token(format!("  {rs}\n"))
         .await
