@@ -59,8 +59,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in the order of the specification table.
-    pub const ALL: [ErrorCode; 17] = [
+    /// Every code, in the order of the specification table (a slice, so that adding
+    /// a code is not a breaking change).
+    pub const ALL: &'static [ErrorCode] = &[
         ErrorCode::MissingToken,
         ErrorCode::MalformedToken,
         ErrorCode::ForbiddenHeader,
@@ -139,7 +140,7 @@ impl ErrorCode {
 
     /// Parses the stable name back into a code.
     pub fn from_name(name: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == name)
     }
 }
 
