@@ -17,7 +17,7 @@ fn configs() -> &'static [AuthConfig; 2] {
                 .jwks_url("https://issuer.example/jwks")
         };
         [
-            base().allowed_algs(Algorithm::ALL).build().unwrap(),
+            base().allowed_algs(Algorithm::ALL.iter().copied()).build().unwrap(),
             base()
                 .allowed_algs([Algorithm::RS256])
                 .enforce_minimum_key_length(false)

@@ -23,7 +23,7 @@ pub(crate) async fn run(args: JwksArgs) -> Outcome {
         .audience(PLACEHOLDER)
         .jwks_url(args.jwks_url.clone())
         // Every supported algorithm, so the listing shows what each key can verify.
-        .allowed_algs(Algorithm::ALL)
+        .allowed_algs(Algorithm::ALL.iter().copied())
         .allow_insecure_http(args.allow_insecure_http);
     if let Some(secs) = args.jwks_timeout {
         builder = builder.jwks_timeout(Duration::from_secs_f64(secs));

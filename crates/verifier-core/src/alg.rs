@@ -19,6 +19,7 @@ use crate::error::ConfigError;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(clippy::upper_case_acronyms)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
@@ -43,8 +44,8 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Every supported algorithm.
-    pub const ALL: [Algorithm; 10] = [
+    /// Every supported algorithm (a slice, so that adding one is not a breaking change).
+    pub const ALL: &'static [Algorithm] = &[
         Algorithm::RS256,
         Algorithm::RS384,
         Algorithm::RS512,
@@ -75,7 +76,7 @@ impl Algorithm {
 
     /// Exact, case-sensitive lookup of a JOSE name (as in a token header).
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|a| a.as_str() == name)
+        Algorithm::ALL.iter().copied().find(|a| a.as_str() == name)
     }
 
     pub(crate) fn family(self) -> KeyFamily {

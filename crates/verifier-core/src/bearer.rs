@@ -112,6 +112,7 @@ fn is_bearer_scheme(value: &HeaderValue) -> bool {
 /// assert_eq!(resp.body, r#"{"code":"missing_token","detail":"Missing access token"}"#);
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ErrorResponse {
     /// 401, 403, 503, or 400 (`invalid_request`).
     pub status: StatusCode,

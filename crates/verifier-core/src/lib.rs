@@ -27,6 +27,8 @@ mod cache;
 mod claims;
 mod config;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod jwks;
 mod keys;

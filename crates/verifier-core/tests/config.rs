@@ -125,7 +125,7 @@ fn algorithms() {
         .build()
         .unwrap();
     assert_eq!(c.allowed_algs(), [Algorithm::RS256, Algorithm::RS384]);
-    for alg in Algorithm::ALL {
+    for &alg in Algorithm::ALL {
         assert_eq!(alg.as_str().parse::<Algorithm>().unwrap(), alg);
     }
 }

@@ -64,7 +64,8 @@ fn challenges_byte_for_byte() {
     );
     // Every 401 uses error="invalid_token" with its own description.
     for code in ErrorCode::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|c| c.status().as_u16() == 401 && *c != ErrorCode::MissingToken)
     {
         assert_eq!(

@@ -292,7 +292,7 @@ fn all_algs_setup() -> (TestIssuer, Both, Vec<TestKey>) {
     let issuer = TestIssuer::start_with_keys(&keys);
     let both = Both::new(
         config_for(&issuer)
-            .allowed_algs(Algorithm::ALL)
+            .allowed_algs(Algorithm::ALL.iter().copied())
             .build()
             .unwrap(),
     );

@@ -13,6 +13,7 @@ use std::fmt;
 /// ```
 #[allow(clippy::upper_case_acronyms)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Alg {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
@@ -46,7 +47,7 @@ impl Alg {
     /// assert_eq!(names[0], "RS256");
     /// assert_eq!(names[9], "EdDSA");
     /// ```
-    pub const ALL: [Alg; 10] = [
+    pub const ALL: &'static [Alg] = &[
         Alg::RS256,
         Alg::RS384,
         Alg::RS512,
@@ -92,7 +93,7 @@ impl Alg {
     /// assert_eq!(Alg::from_name("none"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<Alg> {
-        Alg::ALL.into_iter().find(|alg| alg.as_str() == name)
+        Alg::ALL.iter().copied().find(|alg| alg.as_str() == name)
     }
 
     /// Whether this is an RSA algorithm (`RS*` or `PS*`).

@@ -18,6 +18,7 @@ use crate::{now, Alg, TestIssuer, TestKey};
 /// }
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RefusedToken {
     /// The stable error code the verifier reports (e.g. `"token_expired"`).
     pub code: &'static str,

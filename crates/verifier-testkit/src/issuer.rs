@@ -36,6 +36,7 @@ const DEFAULT_KID: &str = "test-rs256";
 /// issuer.set_fault(None);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// Respond with this status code and a small `text/plain` body
     /// (no body for 1xx, 204 and 304).

@@ -3,8 +3,8 @@
 //! and a token builder that can also produce deliberately broken tokens.
 //!
 //! * [`TestKey`]: RSA (2048 to 8192 bits, plus a 1024-bit fixture for
-//!   "short key" tests), ECDSA P-256/P-384/P-521 and Ed25519 keys, their
-//!   public JWKs, and JWS signatures ([`Alg`] lists the algorithms).
+//!   "short key" tests with the feature `legacy-rsa`), ECDSA P-256/P-384/P-521
+//!   and Ed25519 keys, their public JWKs, and JWS signatures ([`Alg`] lists the algorithms).
 //! * [`TokenBuilder`]: compact JWS tokens with any header, payload or
 //!   signature, including raw (non-JSON, duplicate-member) segments,
 //!   DER-form ECDSA signatures and "right kid, wrong key" forgeries.
@@ -43,6 +43,7 @@ mod alg;
 mod conformance;
 mod issuer;
 mod key;
+#[cfg(feature = "legacy-rsa")]
 mod legacy_rsa;
 mod token;
 

@@ -12,7 +12,7 @@ const MSG: &[u8] = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0";
 #[test]
 fn every_alg_signs_and_verifies_through_its_jwk() {
     let other_rsa = TestKey::generate(Alg::RS256, "other");
-    for alg in Alg::ALL {
+    for &alg in Alg::ALL {
         let key = TestKey::generate(alg, format!("kid-{alg}"));
         assert_eq!(key.alg(), alg);
         assert_eq!(key.kid(), format!("kid-{alg}"));
@@ -110,7 +110,7 @@ fn signature_sizes() {
 fn one_rsa_key_signs_every_rsa_alg() {
     let key = TestKey::generate(Alg::RS256, "rsa");
     let jwk = key.public_jwk();
-    for alg in Alg::ALL.into_iter().filter(|a| a.is_rsa()) {
+    for alg in Alg::ALL.iter().copied().filter(|a| a.is_rsa()) {
         assert!(key.supports(alg));
         verify_with_jwk(&jwk, alg, MSG, &key.sign(alg, MSG)).unwrap();
     }
@@ -259,7 +259,7 @@ fn keys_are_fresh_per_generate() {
 
 #[test]
 fn alg_names_round_trip() {
-    for alg in Alg::ALL {
+    for &alg in Alg::ALL {
         assert_eq!(Alg::from_name(alg.as_str()), Some(alg));
         assert_eq!(alg.to_string(), alg.as_str());
     }

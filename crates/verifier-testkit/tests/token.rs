@@ -26,7 +26,7 @@ fn json_of(bytes: &[u8]) -> Value {
 
 #[test]
 fn default_header_and_claims_for_every_alg() {
-    for alg in Alg::ALL {
+    for &alg in Alg::ALL {
         let key = TestKey::generate(alg, format!("k-{alg}"));
         let token = TokenBuilder::new(&key).build();
         let (header, payload) = verify_token(&key.public_jwk(), alg, &token).unwrap();
