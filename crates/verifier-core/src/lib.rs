@@ -26,6 +26,7 @@ pub mod bearer;
 mod cache;
 mod claims;
 mod config;
+pub mod discovery;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
