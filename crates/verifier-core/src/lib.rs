@@ -27,9 +27,11 @@ mod cache;
 mod claims;
 mod config;
 mod error;
+mod fetch;
 pub mod fuzzing;
 pub mod jwks;
 mod keys;
+mod refresh;
 mod token;
 mod verifier;
 
