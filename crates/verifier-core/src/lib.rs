@@ -25,6 +25,7 @@ mod alg;
 pub mod bearer;
 mod cache;
 mod claims;
+mod clock;
 mod config;
 mod error;
 mod fetch;
@@ -37,6 +38,7 @@ mod verifier;
 
 pub use alg::Algorithm;
 pub use claims::{Claims, FromClaims};
+pub use clock::{Clock, SystemClock};
 pub use config::{AuthConfig, AuthConfigBuilder};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
 #[cfg(feature = "blocking")]

@@ -5,7 +5,9 @@
 //! pointer (readers never take a lock on the warm path) and the refresh bookkeeping
 //! behind a small mutex that is never held across I/O: the refresh in flight (single
 //! flight, flavour-specific `F`), the generation counter, TTL and stale bound, and the
-//! exponential backoff with jitter after failures. What a document means (how it parses,
+//! exponential backoff with jitter after failures. Ages and delays are read on the
+//! configured [`Clock`], so tests can move them by hand; network deadlines (the fetch
+//! timeout, a waiter's bound) are tokio and condvar timers in real time. What a document means (how it parses,
 //! what a caller looks up in it, when a miss may refresh) stays with the document's own
 //! module; [`Document`] is the little the machine needs to know.
 //!
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
 
+use crate::clock::Clock;
 use crate::error::{AuthError, ErrorCode};
 use crate::fetch::{FetchError, FetchParams};
 
@@ -141,6 +144,7 @@ pub(crate) struct Lifecycle<F: Flight, D: Document> {
     pub(crate) params: FetchParams,
     policy: D::Policy,
     timing: Timing,
+    clock: Arc<dyn Clock>,
     current: ArcSwapOption<Snapshot<D>>,
     state: Mutex<State<F, D>>,
     /// Blocking waiters park here until the refresh in flight ends.
@@ -160,11 +164,17 @@ impl<F: Flight, D: Document> Drop for Lifecycle<F, D> {
 }
 
 impl<F: Flight, D: Document> Lifecycle<F, D> {
-    pub(crate) fn new(params: FetchParams, policy: D::Policy, timing: Timing) -> Self {
+    pub(crate) fn new(
+        params: FetchParams,
+        policy: D::Policy,
+        timing: Timing,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Lifecycle {
             params,
             policy,
             timing,
+            clock,
             current: ArcSwapOption::empty(),
             state: Mutex::new(State {
                 in_flight: None,
@@ -184,10 +194,11 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         }
     }
 
-    /// The lifecycle's notion of now: freshness, staleness, quiet periods and backoff
-    /// are measured on it.
+    /// The lifecycle's notion of now, on its clock: freshness, staleness, quiet periods
+    /// and backoff are measured on it.
+    #[inline]
     pub(crate) fn now(&self) -> Instant {
-        Instant::now()
+        self.clock.now()
     }
 
     /// How long a waiter waits for a refresh at most.
@@ -327,7 +338,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
                 st.consecutive_failures = 0;
                 st.next_retry_at = None;
                 st.last_error = None;
-                st.last_success = Some(SystemTime::now());
+                st.last_success = Some(self.clock.system_time());
                 Ok(self.current.load_full().unwrap_or(snapshot))
             }
             Err(err) => {

@@ -156,7 +156,7 @@ impl<F: Flight> JwksLifecycle<F> {
                 .saturating_add(Duration::from_millis(250)),
         };
         JwksLifecycle {
-            life: Lifecycle::new(params, policy, timing),
+            life: Lifecycle::new(params, policy, timing, config.clock().clone()),
             cooldown: config.jwks_refresh_cooldown(),
         }
     }
