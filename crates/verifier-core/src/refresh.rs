@@ -7,9 +7,11 @@
 //! flight, flavour-specific `F`), the generation counter, TTL and stale bound, and the
 //! exponential backoff with jitter after failures. Ages and delays are read on the
 //! configured [`Clock`], so tests can move them by hand; network deadlines (the fetch
-//! timeout, a waiter's bound) are tokio and condvar timers in real time. What a document means (how it parses,
-//! what a caller looks up in it, when a miss may refresh) stays with the document's own
-//! module; [`Document`] is the little the machine needs to know.
+//! timeout, a waiter's bound) are tokio and condvar timers in real time.
+//!
+//! What a document means (how it parses, what a caller looks up in it, when a miss may
+//! refresh) stays with the document's own module; [`Document`] is the little the machine
+//! needs to know.
 //!
 //! The flavours drive it: [`asynchronous`] runs a refresh as a task whose result its
 //! waiters share, [`blocking`] on the caller's thread with a condvar for the waiters.
