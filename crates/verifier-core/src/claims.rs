@@ -2,7 +2,6 @@
 //! [`Claims`] type.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde::Serialize;
@@ -191,14 +190,6 @@ fn string_set(value: Option<&Value>) -> Vec<&str> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// Seconds since the epoch, as the time claims use.
-pub(crate) fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 fn present<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
 use crate::alg::Algorithm;
+use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 
 const MAX_TTL: Duration = Duration::from_secs(86_400);
@@ -65,6 +67,7 @@ pub struct AuthConfig {
     jwks_backoff_initial: Duration,
     jwks_backoff_max: Duration,
     verified_token_cache: usize,
+    clock: Arc<dyn Clock>,
 }
 
 /// Largest verified-token cache allowed.
@@ -160,6 +163,11 @@ impl AuthConfig {
     /// Capacity of the optional verified-token cache (0 = off, the default).
     pub fn verified_token_cache(&self) -> usize {
         self.verified_token_cache
+    }
+
+    /// The time source (default [`SystemClock`]; see [`AuthConfigBuilder::clock`]).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Reads the configuration from `OIDC_*` environment variables.
@@ -363,6 +371,7 @@ pub struct AuthConfigBuilder {
     jwks_backoff_initial: Option<Duration>,
     jwks_backoff_max: Option<Duration>,
     verified_token_cache: Option<usize>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl AuthConfigBuilder {
@@ -496,6 +505,28 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// The time source for the time claims, the verified-token cache and the key-set
+    /// lifecycle (default [`SystemClock`]). Meant for tests that move time by hand
+    /// (`verifier_testkit::TestClock`) instead of sleeping; network deadlines
+    /// (`jwks_timeout`) stay real time. Code only: not read from serde or the environment.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use verifier_core::{AuthConfig, SystemClock};
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://issuer.example/")
+    ///     .audience("api")
+    ///     .jwks_url("https://issuer.example/jwks.json")
+    ///     .clock(Arc::new(SystemClock))
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Checks every rule and builds the configuration.
     pub fn build(self) -> Result<AuthConfig, ConfigError> {
         let issuer = non_empty("issuer", self.issuer.as_deref())?;
@@ -617,6 +648,7 @@ impl AuthConfigBuilder {
             allow_insecure_http,
             jwks_backoff_initial,
             jwks_backoff_max,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         })
     }
 }

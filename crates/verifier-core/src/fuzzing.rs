@@ -23,7 +23,7 @@ pub fn parse_token(bytes: &[u8], max_bytes: usize, allowed: &[Algorithm]) -> Res
 }
 
 /// Steps 7 and 11-12: a payload (JSON bytes, as decoded from the token) through the
-/// strict object parser and the claims policy of `config`, at the current time.
+/// strict object parser and the claims policy of `config`, at the current time (of its clock).
 ///
 /// ```
 /// use verifier_core::{fuzzing, AuthConfig, ErrorCode};
@@ -33,7 +33,7 @@ pub fn parse_token(bytes: &[u8], max_bytes: usize, allowed: &[Algorithm]) -> Res
 /// ```
 pub fn validate_claims(payload: &[u8], config: &AuthConfig) -> Result<(), AuthError> {
     let payload = token::parse_object(payload)?;
-    claims::validate(&payload, config, claims::now_secs())
+    claims::validate(&payload, config, config.clock().unix_time())
 }
 
 /// A key-set document through the tolerant key-set parser, with the key policy of

@@ -25,20 +25,24 @@ mod alg;
 pub mod bearer;
 mod cache;
 mod claims;
+mod clock;
 mod config;
 pub mod discovery;
 mod error;
+mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jwks;
 mod keys;
 mod mismatch;
+mod refresh;
 mod token;
 mod verifier;
 
 pub use alg::Algorithm;
 pub use claims::{Claims, FromClaims};
+pub use clock::{Clock, SystemClock};
 pub use config::{AuthConfig, AuthConfigBuilder};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
 #[cfg(feature = "blocking")]

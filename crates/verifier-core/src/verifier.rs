@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::alg::Algorithm;
 use crate::cache::TokenCache;
-use crate::claims::{self, now_secs, ClaimNames, Claims};
+use crate::claims::{self, ClaimNames, Claims};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
 use crate::jwks::{AsyncJwksClient, JwksStats};
@@ -30,6 +30,12 @@ impl Policy {
         })
     }
 
+    /// Seconds since the epoch on the configured clock, for the time claims and the cache.
+    #[inline]
+    fn now(&self) -> f64 {
+        self.config.clock().unix_time()
+    }
+
     /// Steps 1-7 (no I/O), after a verified-token cache lookup; also picks up the key
     /// when the warm cache has it, so only a miss goes to the (async or blocking) lifecycle.
     fn start<'a>(
@@ -40,7 +46,7 @@ impl Policy {
     ) -> Result<Start<'a>, AuthError> {
         if let Some(cache) = &self.cache {
             let leeway = self.config.leeway().as_secs_f64();
-            if let Some(claims) = cache.get(raw.trim_ascii(), now_secs(), leeway, generation) {
+            if let Some(claims) = cache.get(raw.trim_ascii(), self.now(), leeway, generation) {
                 return Ok(Start::Cached(claims));
             }
         }
@@ -55,7 +61,7 @@ impl Policy {
 
     /// Whether an unknown kid may refresh: the unverified claims pass the cheap checks.
     fn may_refresh(&self, token: &UnverifiedToken<'_>) -> bool {
-        claims::passes_cheap_checks(&token.payload, &self.config, now_secs())
+        claims::passes_cheap_checks(&token.payload, &self.config, self.now())
     }
 
     /// Steps 9-13, then remembers a success in the verified-token cache (if enabled).
@@ -72,10 +78,10 @@ impl Policy {
             &token.signature,
             self.config.enforce_minimum_key_length(),
         )?;
-        claims::validate(&token.payload, &self.config, now_secs())?;
+        claims::validate(&token.payload, &self.config, self.now())?;
         let claims = Claims::new(token.payload, self.names.clone());
         if let Some(cache) = &self.cache {
-            cache.insert(raw.trim_ascii(), &claims, generation, now_secs());
+            cache.insert(raw.trim_ascii(), &claims, generation, self.now());
         }
         Ok(claims)
     }

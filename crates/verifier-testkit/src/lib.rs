@@ -12,6 +12,8 @@
 //!   `/jwks.json` and `/.well-known/openid-configuration`, with key rotation,
 //!   overridable documents, injectable [`Fault`]s, delays and a fetch
 //!   counter. It needs no async runtime, so it works in sync and async tests.
+//! * [`TestClock`]: a manual clock for the verifier (`AuthConfigBuilder::clock`), so
+//!   tests move past a TTL, a cooldown, a backoff or a token's `exp` without sleeping.
 //!
 //! Everything here is for tests only: keys are generated per process (the
 //! 1024-bit one is even public), and the server binds only `127.0.0.1`.
@@ -40,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod alg;
+mod clock;
 mod conformance;
 mod issuer;
 mod key;
@@ -48,6 +51,7 @@ mod legacy_rsa;
 mod token;
 
 pub use alg::Alg;
+pub use clock::TestClock;
 pub use conformance::RefusedToken;
 pub use issuer::{Fault, TestIssuer};
 pub use key::TestKey;

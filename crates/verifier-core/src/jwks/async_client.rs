@@ -1,67 +1,24 @@
-use std::sync::{Arc, Weak};
-use std::time::Instant;
-
-use futures_util::future::{BoxFuture, FutureExt, Shared};
+use std::sync::Arc;
 
 use crate::alg::Algorithm;
 use crate::config::AuthConfig;
-use crate::error::{AuthError, ConfigError, ErrorCode};
-use crate::jwks::fetch::{async_client, fetch_async};
-use crate::jwks::lifecycle::{key_from, Decision, JwksStats, KeySet, Lifecycle, Mode, State};
-use crate::keys::{KeySetError, SigningKey, SkippedKey};
-
-type SharedFetch = Shared<BoxFuture<'static, Result<Arc<KeySet>, AuthError>>>;
-
-pub(crate) struct AsyncFlight {
-    generation: u64,
-    fetch: SharedFetch,
-    abort: tokio::task::AbortHandle,
-}
-
-/// Ends an async refresh as failed if its task is dropped before it finishes: aborted,
-/// or its runtime shut down (a per-call `Runtime::block_on`, a `#[tokio::test]` sharing
-/// a verifier). Without it the in-flight marker would stay set and no refresh would
-/// ever start again.
-struct FlightGuard {
-    inner: Weak<Inner>,
-    generation: u64,
-    started: Instant,
-    done: bool,
-}
-
-impl Drop for FlightGuard {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        let Some(inner) = self.inner.upgrade() else {
-            return;
-        };
-        let mut st = inner.life.lock();
-        if st
-            .in_flight
-            .as_ref()
-            .is_some_and(|f| f.generation == self.generation)
-        {
-            let err = KeySetError::Transport("refresh cancelled before it finished".into());
-            let _ = inner
-                .life
-                .finish(&mut st, self.generation, self.started, Err(err));
-        }
-    }
-}
+use crate::error::{AuthError, ConfigError};
+use crate::fetch::{async_client, fetch};
+use crate::jwks::lifecycle::{key_from, JwksLifecycle, JwksStats, KeySet, Mode};
+use crate::keys::{KeySetError, ParsedKeySet, SigningKey, SkippedKey};
+use crate::refresh::asynchronous::{self, AsyncFlight, Owner};
+use crate::refresh::{Document, Lifecycle};
 
 struct Inner {
-    life: Lifecycle<AsyncFlight>,
+    keys: JwksLifecycle<AsyncFlight<ParsedKeySet>>,
     client: reqwest::Client,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // The last handle is gone: stop any refresh still running.
-        if let Some(flight) = self.life.lock().in_flight.take() {
-            flight.abort.abort();
-        }
+impl Owner for Inner {
+    type Doc = ParsedKeySet;
+
+    fn lifecycle(&self) -> &Lifecycle<AsyncFlight<ParsedKeySet>, ParsedKeySet> {
+        &self.keys.life
     }
 }
 
@@ -95,7 +52,7 @@ pub struct AsyncJwksClient {
 impl std::fmt::Debug for AsyncJwksClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncJwksClient")
-            .field("jwks_url", &self.inner.life.params.url.as_str())
+            .field("jwks_url", &self.inner.keys.life.params.url.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -113,84 +70,36 @@ impl AsyncJwksClient {
     pub fn with_client(config: &AuthConfig, client: reqwest::Client) -> Self {
         AsyncJwksClient {
             inner: Arc::new(Inner {
-                life: Lifecycle::new(config),
+                keys: JwksLifecycle::new(config),
                 client,
             }),
         }
     }
 
-    /// Starts refresh `generation` on the runtime and records it as in flight.
-    fn start(&self, st: &mut State<AsyncFlight>, generation: u64) -> SharedFetch {
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let client = self.inner.client.clone();
-        let params = self.inner.life.params.clone();
-        let started = Instant::now();
-        // Moved into the task: dropped with it even if it is never polled.
-        let guard = FlightGuard {
-            inner: weak.clone(),
-            generation,
-            started,
-            done: false,
-        };
-        let task = tokio::spawn(async move {
-            let mut guard = guard;
-            let fetched = fetch_async(&client, &params).await;
-            let Some(inner) = weak.upgrade() else {
-                guard.done = true;
-                return Err(AuthError::new(ErrorCode::JwksFetchFailed));
-            };
-            let outcome = fetched
-                .and_then(|(status, body)| inner.life.parse(&body).map(|parsed| (status, parsed)));
-            let mut st = inner.life.lock();
-            guard.done = true;
-            inner.life.finish(&mut st, generation, started, outcome)
-        });
-        let abort = task.abort_handle();
-        let fetch = async move {
-            task.await
-                .unwrap_or_else(|e| Err(AuthError::new(ErrorCode::JwksFetchFailed).with_source(e)))
-        }
-        .boxed()
-        .shared();
-        st.in_flight = Some(AsyncFlight {
-            generation,
-            fetch: fetch.clone(),
-            abort,
-        });
-        fetch
-    }
-
     /// Runs the lifecycle decision and waits where it says to.
     async fn acquire(&self, kid: Option<&str>, mode: Mode) -> Result<Arc<KeySet>, AuthError> {
-        let (fetch, fallback) = {
-            let mut st = self.inner.life.lock();
-            match self.inner.life.decide(&mut st, kid, mode, Instant::now()) {
-                Decision::Use(set, None) => return Ok(set),
-                Decision::Use(set, Some(generation)) => {
-                    drop(self.start(&mut st, generation));
-                    return Ok(set);
+        let keys = &self.inner.keys;
+        asynchronous::acquire(
+            &self.inner,
+            |st| keys.decide(st, kid, mode, keys.life.now()),
+            || {
+                let client = self.inner.client.clone();
+                let params = keys.life.params.clone();
+                async move {
+                    let accept = ParsedKeySet::ACCEPT;
+                    fetch(
+                        &client,
+                        &params.url,
+                        accept,
+                        params.timeout,
+                        params.max_bytes,
+                    )
+                    .await
+                    .map_err(KeySetError::from)
                 }
-                Decision::Fail(err) => return Err(err),
-                Decision::Join { start, fallback } => {
-                    let fetch = match (start, st.in_flight.as_ref()) {
-                        (Some(generation), _) => self.start(&mut st, generation),
-                        (None, Some(flight)) => flight.fetch.clone(),
-                        // `decide` starts a refresh whenever none is in flight.
-                        (None, None) => return Err(AuthError::new(ErrorCode::JwksFetchFailed)),
-                    };
-                    (fetch, fallback)
-                }
-            }
-        };
-        let result = match tokio::time::timeout(self.inner.life.wait_limit(), fetch).await {
-            Ok(result) => result,
-            Err(elapsed) => Err(AuthError::new(ErrorCode::JwksFetchFailed).with_source(elapsed)),
-        };
-        match (result, fallback) {
-            (Ok(set), _) => Ok(set),
-            (Err(_), Some(set)) => Ok(set),
-            (Err(err), None) => Err(err),
-        }
+            },
+        )
+        .await
     }
 
     /// The key for a token's `kid` (the verifier's path). `may_refresh`: the token's
@@ -201,7 +110,7 @@ impl AsyncJwksClient {
         alg: Algorithm,
         may_refresh: bool,
     ) -> Result<SigningKey, AuthError> {
-        if let Some(key) = self.inner.life.fast_get(kid, alg) {
+        if let Some(key) = self.inner.keys.fast_get(kid, alg) {
             return Ok(key);
         }
         let set = self
@@ -211,11 +120,11 @@ impl AsyncJwksClient {
     }
 
     pub(crate) fn fast_get(&self, kid: &str, alg: Algorithm) -> Option<SigningKey> {
-        self.inner.life.fast_get(kid, alg)
+        self.inner.keys.fast_get(kid, alg)
     }
 
     pub(crate) fn generation(&self) -> u64 {
-        self.inner.life.generation()
+        self.inner.keys.life.generation()
     }
 
     /// The usable keys: from the cache (fetching only when there is none), or freshly
@@ -255,11 +164,11 @@ impl AsyncJwksClient {
     /// # Ok(()) }
     /// ```
     pub fn skipped_keys(&self) -> Vec<SkippedKey> {
-        self.inner.life.skipped()
+        self.inner.keys.skipped()
     }
 
     /// Counters and state of the lifecycle.
     pub fn stats(&self) -> JwksStats {
-        self.inner.life.stats()
+        self.inner.keys.stats()
     }
 }

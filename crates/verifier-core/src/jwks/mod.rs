@@ -1,7 +1,9 @@
 //! The JWKS lifecycle: cache, refresh, single flight, stale serving and readiness.
 //!
-//! One state machine serves both flavours; they differ only in how they
-//! fetch (async vs blocking reqwest) and how waiters wait (a shared future vs a condvar).
+//! The generic refresh state machine (`refresh.rs`, shared with other fetched
+//! documents) serves both flavours; they differ only in how they fetch (async vs
+//! blocking reqwest) and how waiters wait (a shared future vs a condvar). This module
+//! adds what only key sets have: `kid`/`alg` lookups and the unknown-`kid` refresh.
 //!
 //! - Keys come only from the configured `jwks_url`, never from a token.
 //! - Warm reads load an atomically swapped key set without taking a lock.
@@ -16,7 +18,6 @@
 mod async_client;
 #[cfg(feature = "blocking")]
 mod blocking;
-pub(crate) mod fetch;
 pub(crate) mod lifecycle;
 
 pub use async_client::AsyncJwksClient;

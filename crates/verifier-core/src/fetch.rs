@@ -1,16 +1,28 @@
-//! The key-set HTTP request: GET, whole-request deadline, 2xx only, no redirects, body
-//! capped while streaming and early from `Content-Length`.
+//! The one HTTP request behind every refreshed document (key sets, later provider
+//! metadata): GET, whole-request deadline, 2xx only, no redirects, body capped while
+//! streaming and early from `Content-Length`.
 
 use std::time::Duration;
 
 use url::Url;
 
-use crate::keys::KeySetError;
-
-pub(crate) const ACCEPT: &str = "application/json, application/jwk-set+json";
 pub(crate) const USER_AGENT: &str = concat!("oidc-jwt-verifier/", env!("CARGO_PKG_VERSION"));
 
-/// What a fetch needs to know.
+/// Why a fetch failed, before the body is looked at. Each document's error type converts
+/// from it (see `KeySetError`), so the failure keeps its document-specific wording.
+#[derive(Debug)]
+pub(crate) enum FetchError {
+    /// The endpoint answered with a non-2xx status.
+    Status(u16),
+    /// The response came from another URL (redirects are never followed).
+    Redirected,
+    /// The body (or its announced `Content-Length`) exceeds `limit` bytes.
+    TooLarge { limit: usize },
+    /// Connection, TLS or timeout failure.
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What one fetch targets: the URL, its deadline and its body cap.
 #[derive(Clone, Debug)]
 pub(crate) struct FetchParams {
     pub(crate) url: Url,
@@ -18,27 +30,26 @@ pub(crate) struct FetchParams {
     pub(crate) max_bytes: usize,
 }
 
-fn transport(e: impl std::error::Error + Send + Sync + 'static) -> KeySetError {
-    KeySetError::Transport(Box::new(e))
+fn transport(e: impl std::error::Error + Send + Sync + 'static) -> FetchError {
+    FetchError::Transport(Box::new(e))
 }
 
 fn check_head(
-    params: &FetchParams,
+    url: &Url,
+    max_bytes: usize,
     status: http::StatusCode,
     final_url: &Url,
     content_length: Option<u64>,
-) -> Result<(), KeySetError> {
-    if final_url != &params.url {
+) -> Result<(), FetchError> {
+    if final_url != url {
         // Only a caller-supplied client can follow redirects; refuse the result anyway.
-        return Err(KeySetError::Redirected);
+        return Err(FetchError::Redirected);
     }
     if !status.is_success() {
-        return Err(KeySetError::Status(status.as_u16()));
+        return Err(FetchError::Status(status.as_u16()));
     }
-    if content_length.is_some_and(|len| len > params.max_bytes as u64) {
-        return Err(KeySetError::TooLarge {
-            limit: params.max_bytes,
-        });
+    if content_length.is_some_and(|len| len > max_bytes as u64) {
+        return Err(FetchError::TooLarge { limit: max_bytes });
     }
     Ok(())
 }
@@ -51,28 +62,35 @@ pub(crate) fn async_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// Fetches the key-set body.
-pub(crate) async fn fetch_async(
+/// GETs `url` and returns its status and body.
+pub(crate) async fn fetch(
     client: &reqwest::Client,
-    params: &FetchParams,
-) -> Result<(u16, Vec<u8>), KeySetError> {
+    url: &Url,
+    accept: &str,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<(u16, Vec<u8>), FetchError> {
     let work = async {
         let mut response = client
-            .get(params.url.clone())
-            .header(http::header::ACCEPT, ACCEPT)
+            .get(url.clone())
+            .header(http::header::ACCEPT, accept)
             .header(http::header::USER_AGENT, USER_AGENT)
-            .timeout(params.timeout)
+            .timeout(timeout)
             .send()
             .await
             .map_err(transport)?;
         let status = response.status();
-        check_head(params, status, response.url(), response.content_length())?;
+        check_head(
+            url,
+            max_bytes,
+            status,
+            response.url(),
+            response.content_length(),
+        )?;
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > params.max_bytes {
-                return Err(KeySetError::TooLarge {
-                    limit: params.max_bytes,
-                });
+            if body.len() + chunk.len() > max_bytes {
+                return Err(FetchError::TooLarge { limit: max_bytes });
             }
             body.extend_from_slice(&chunk);
         }
@@ -80,7 +98,7 @@ pub(crate) async fn fetch_async(
     };
     // The per-request timeout covers the body too; this outer deadline also bounds a
     // caller-supplied client whatever its settings.
-    match tokio::time::timeout(params.timeout, work).await {
+    match tokio::time::timeout(timeout, work).await {
         Ok(result) => result,
         Err(elapsed) => Err(transport(elapsed)),
     }
@@ -110,31 +128,38 @@ pub(crate) fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Cl
     }
 }
 
-/// Fetches the key-set body on the calling thread.
+/// GETs `url` on the calling thread and returns its status and body.
 #[cfg(feature = "blocking")]
 pub(crate) fn fetch_blocking(
     client: &reqwest::blocking::Client,
-    params: &FetchParams,
-) -> Result<(u16, Vec<u8>), KeySetError> {
+    url: &Url,
+    accept: &str,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<(u16, Vec<u8>), FetchError> {
     use std::io::Read;
     let response = client
-        .get(params.url.clone())
-        .header(http::header::ACCEPT, ACCEPT)
+        .get(url.clone())
+        .header(http::header::ACCEPT, accept)
         .header(http::header::USER_AGENT, USER_AGENT)
-        .timeout(params.timeout)
+        .timeout(timeout)
         .send()
         .map_err(transport)?;
     let status = response.status();
-    check_head(params, status, response.url(), response.content_length())?;
+    check_head(
+        url,
+        max_bytes,
+        status,
+        response.url(),
+        response.content_length(),
+    )?;
     let mut body = Vec::new();
     response
-        .take(params.max_bytes as u64 + 1)
+        .take(max_bytes as u64 + 1)
         .read_to_end(&mut body)
         .map_err(transport)?;
-    if body.len() > params.max_bytes {
-        return Err(KeySetError::TooLarge {
-            limit: params.max_bytes,
-        });
+    if body.len() > max_bytes {
+        return Err(FetchError::TooLarge { limit: max_bytes });
     }
     Ok((status.as_u16(), body))
 }
