@@ -59,6 +59,13 @@ pub enum ErrorCode {
     /// The request carries more than one credential, e.g. two `Authorization` fields
     /// (400; RFC 6750 §3.1 `invalid_request`).
     InvalidRequest,
+    /// The issuer's metadata (OpenID Connect Discovery / RFC 8414) could not be fetched:
+    /// transport, timeout, non-2xx, redirect, or no document at any probed URL (503).
+    DiscoveryFailed,
+    /// The issuer's metadata was fetched but is unusable: not a JSON object, duplicate
+    /// members, too large, an `issuer` other than the configured one, or a missing,
+    /// invalid or insecure `jwks_uri` (503).
+    DiscoveryError,
 }
 
 impl ErrorCode {
@@ -83,6 +90,8 @@ impl ErrorCode {
         ErrorCode::JwksFetchFailed,
         ErrorCode::JwksError,
         ErrorCode::InvalidRequest,
+        ErrorCode::DiscoveryFailed,
+        ErrorCode::DiscoveryError,
     ];
 
     /// The stable snake_case name, e.g. `"invalid_signature"`.
@@ -106,18 +115,23 @@ impl ErrorCode {
             ErrorCode::JwksFetchFailed => "jwks_fetch_failed",
             ErrorCode::JwksError => "jwks_error",
             ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::DiscoveryFailed => "discovery_failed",
+            ErrorCode::DiscoveryError => "discovery_error",
         }
     }
 
-    /// The HTTP status: 401, 403 for missing scopes or permissions, 503 for key-set
-    /// failures, 400 for a malformed request (more than one credential).
+    /// The HTTP status: 401, 403 for missing scopes or permissions, 503 for key-set and
+    /// metadata failures, 400 for a malformed request (more than one credential).
     pub const fn status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorCode::InsufficientScope | ErrorCode::InsufficientPermissions => {
                 StatusCode::FORBIDDEN
             }
-            ErrorCode::JwksFetchFailed | ErrorCode::JwksError => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::JwksFetchFailed
+            | ErrorCode::JwksError
+            | ErrorCode::DiscoveryFailed
+            | ErrorCode::DiscoveryError => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -143,6 +157,8 @@ impl ErrorCode {
             ErrorCode::JwksFetchFailed => "JWKS fetch failed",
             ErrorCode::JwksError => "JWKS lookup failed",
             ErrorCode::InvalidRequest => "Multiple credentials",
+            ErrorCode::DiscoveryFailed => "Authorization server metadata fetch failed",
+            ErrorCode::DiscoveryError => "Authorization server metadata is unusable",
         }
     }
 

@@ -25,6 +25,16 @@ fn the_table() {
         ("jwks_fetch_failed", 503, "JWKS fetch failed"),
         ("jwks_error", 503, "JWKS lookup failed"),
         ("invalid_request", 400, "Multiple credentials"),
+        (
+            "discovery_failed",
+            503,
+            "Authorization server metadata fetch failed",
+        ),
+        (
+            "discovery_error",
+            503,
+            "Authorization server metadata is unusable",
+        ),
     ];
     assert_eq!(ErrorCode::ALL.len(), table.len());
     for (code, (name, status, message)) in ErrorCode::ALL.iter().zip(table) {

@@ -60,6 +60,8 @@ fn spec_codes() -> HashSet<&'static str> {
         "jwks_fetch_failed",
         "jwks_error",
         "invalid_request",
+        "discovery_failed",
+        "discovery_error",
     ]
     .into_iter()
     .collect()
@@ -72,7 +74,7 @@ fn assert_spec_error(err: &AuthError) {
     assert!(spec_codes().contains(code), "unknown code {code}");
     let status = match code {
         "insufficient_scope" | "insufficient_permissions" => 403,
-        "jwks_fetch_failed" | "jwks_error" => 503,
+        "jwks_fetch_failed" | "jwks_error" | "discovery_failed" | "discovery_error" => 503,
         "invalid_request" => 400,
         _ => 401,
     };

@@ -8,12 +8,16 @@
 //! a token, and a document is only accepted when its `issuer` is byte-equal to the
 //! configured one (OpenID Connect Discovery 1.0 §4.3, RFC 8414 §3.3).
 
+mod lifecycle;
+
 use std::fmt;
 
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::is_loopback;
+use crate::error::{AuthError, ErrorCode};
+use crate::fetch::FetchError;
 
 /// How an issuer's metadata is found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -149,6 +153,35 @@ pub enum DiscoveryError {
         /// The URLs tried, in order.
         tried: Vec<String>,
     },
+}
+
+impl DiscoveryError {
+    /// The pipeline code: a document that could not be had is `discovery_failed`, one
+    /// that was had but is unusable is `discovery_error` (both 503).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DiscoveryError::Status(_)
+            | DiscoveryError::Redirected
+            | DiscoveryError::Transport(_)
+            | DiscoveryError::NotFound { .. } => ErrorCode::DiscoveryFailed,
+            _ => ErrorCode::DiscoveryError,
+        }
+    }
+
+    pub(crate) fn into_auth_error(self) -> AuthError {
+        AuthError::new(self.code()).with_source(self)
+    }
+}
+
+impl From<FetchError> for DiscoveryError {
+    fn from(err: FetchError) -> Self {
+        match err {
+            FetchError::Status(status) => DiscoveryError::Status(status),
+            FetchError::Redirected => DiscoveryError::Redirected,
+            FetchError::TooLarge { limit } => DiscoveryError::TooLarge { limit },
+            FetchError::Transport(err) => DiscoveryError::Transport(err),
+        }
+    }
 }
 
 /// An issuer's metadata document, checked: its `issuer` is the configured one and its
