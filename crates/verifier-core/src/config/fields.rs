@@ -2,6 +2,12 @@
 //! variable and its default. The builder's storage, the configuration-file form and
 //! `from_env` are generated from this table (see [`table`](super::table)); the rules
 //! live in [`build`](super::AuthConfigBuilder::build).
+//!
+//! Adding a field: one line here (its file key, variable, variable errors and default
+//! follow), a setter in `builder.rs`, the validated field and its getter in `mod.rs`, and
+//! its rule in `build()`. A new kind of value (an enum such as `discovery`) is one
+//! [`Kind`](super::kind::Kind) impl in `kind.rs`. Another configuration type (such as a
+//! resource configuration) invokes `config_table!` with its own three type names.
 
 use std::time::Duration;
 

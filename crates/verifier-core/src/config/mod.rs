@@ -3,7 +3,7 @@
 //! - [`fields`]: every field once (kind, environment variable, default); the builder's
 //!   storage, the file form and `from_env` are generated from it by [`table`].
 //! - [`builder`]: the setters and every rule ([`AuthConfigBuilder::build`]).
-//! - [`env`] and [`serde`](self::serde): `from_env` and `Deserialize`.
+//! - [`env`](mod@env) and [`serde`](mod@serde): `from_env` and `Deserialize`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
