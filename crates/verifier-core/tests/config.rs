@@ -466,3 +466,358 @@ fn errors_read_as_a_sentence_naming_the_field_or_variable() {
         format!("invalid configuration: jwks_url {}", e.reason())
     );
 }
+
+/// One field of the drift table: its value in code, in a file and in the environment,
+/// and values its variable must refuse.
+struct Form {
+    field: &'static str,
+    var: &'static str,
+    set: fn(AuthConfigBuilder) -> AuthConfigBuilder,
+    json: serde_json::Value,
+    env: &'static str,
+    /// Refused values of the variable (none exist for the space-separated sets).
+    bad: &'static [&'static str],
+}
+
+/// Every field, with a value other than its default.
+fn forms() -> Vec<Form> {
+    use serde_json::json;
+    vec![
+        Form {
+            field: "issuer",
+            var: "OIDC_ISSUER",
+            set: |b| b.issuer("https://other.example/"),
+            json: json!("https://other.example/"),
+            env: "https://other.example/",
+            bad: &["", "  "],
+        },
+        Form {
+            field: "audience",
+            var: "OIDC_AUDIENCE",
+            set: |b| b.audiences(["a", "b"]),
+            json: json!(["a", "b"]),
+            env: "a, b",
+            bad: &["", " , "],
+        },
+        Form {
+            field: "jwks_url",
+            var: "OIDC_JWKS_URL",
+            set: |b| b.jwks_url("http://127.0.0.1:9/jwks.json"),
+            json: json!("http://127.0.0.1:9/jwks.json"),
+            env: "http://127.0.0.1:9/jwks.json",
+            bad: &["", "not a url", "ftp://x/", "http://issuer.example/"],
+        },
+        Form {
+            field: "allowed_algs",
+            var: "OIDC_ALLOWED_ALGS",
+            set: |b| b.allowed_algs([Algorithm::ES256, Algorithm::EdDSA]),
+            json: json!(["ES256", "EdDSA"]),
+            env: "ES256, EdDSA",
+            bad: &["", "none", "HS256", "es256", "RS256,RS257"],
+        },
+        Form {
+            field: "leeway",
+            var: "OIDC_LEEWAY_S",
+            set: |b| b.leeway(Duration::from_millis(1500)),
+            json: json!(1.5),
+            env: "1.5",
+            bad: &["soon", "-1", "inf", "3600.5"],
+        },
+        Form {
+            field: "jwks_timeout",
+            var: "OIDC_JWKS_TIMEOUT_S",
+            set: |b| b.jwks_timeout(Duration::from_secs(2)),
+            json: json!(2),
+            env: "2",
+            bad: &["x", "0", "301"],
+        },
+        Form {
+            field: "jwks_cache_ttl",
+            var: "OIDC_JWKS_CACHE_TTL_S",
+            set: |b| b.jwks_cache_ttl(Duration::from_secs(600)),
+            json: json!(600),
+            env: "600",
+            bad: &["x", "0", "86401"],
+        },
+        Form {
+            field: "jwks_max_cached_keys",
+            var: "OIDC_JWKS_MAX_CACHED_KEYS",
+            set: |b| b.jwks_max_cached_keys(32),
+            json: json!(32),
+            env: "32",
+            bad: &["x", "-1", "1.5", "0", "1025"],
+        },
+        Form {
+            field: "required_scopes",
+            var: "OIDC_REQUIRED_SCOPES",
+            set: |b| b.required_scopes(["read", "write"]),
+            json: json!(["write", "read"]),
+            env: " write  read ",
+            bad: &[],
+        },
+        Form {
+            field: "required_permissions",
+            var: "OIDC_REQUIRED_PERMISSIONS",
+            set: |b| b.required_permissions(["admin"]),
+            json: json!("admin"),
+            env: "admin",
+            bad: &[],
+        },
+        Form {
+            field: "scope_claim",
+            var: "OIDC_SCOPE_CLAIM",
+            set: |b| b.scope_claim("scp"),
+            json: json!("scp"),
+            env: "scp",
+            bad: &["", " "],
+        },
+        Form {
+            field: "permissions_claim",
+            var: "OIDC_PERMISSIONS_CLAIM",
+            set: |b| b.permissions_claim("grants"),
+            json: json!("grants"),
+            env: "grants",
+            bad: &["", " "],
+        },
+        Form {
+            field: "jwks_refresh_cooldown",
+            var: "OIDC_JWKS_REFRESH_COOLDOWN_S",
+            set: |b| b.jwks_refresh_cooldown(Duration::from_secs(10)),
+            json: json!(10),
+            env: "10",
+            bad: &["x", "-0.1", "86401"],
+        },
+        Form {
+            field: "jwks_max_stale",
+            var: "OIDC_JWKS_MAX_STALE_S",
+            set: |b| b.jwks_max_stale(Duration::ZERO),
+            json: json!(0),
+            env: "0",
+            bad: &["NaN", "604801"],
+        },
+        Form {
+            field: "allow_insecure_http",
+            var: "OIDC_ALLOW_INSECURE_HTTP",
+            set: |b| b.allow_insecure_http(true),
+            json: json!(true),
+            env: "yes",
+            bad: &["maybe", "2"],
+        },
+        Form {
+            field: "enforce_minimum_key_length",
+            var: "OIDC_ENFORCE_MINIMUM_KEY_LENGTH",
+            set: |b| b.enforce_minimum_key_length(false),
+            json: json!(false),
+            env: "off",
+            bad: &["maybe"],
+        },
+        Form {
+            field: "max_token_bytes",
+            var: "OIDC_MAX_TOKEN_BYTES",
+            set: |b| b.max_token_bytes(4096),
+            json: json!(4096),
+            env: "4096",
+            bad: &["x", "0", "-5"],
+        },
+        Form {
+            field: "jwks_max_bytes",
+            var: "OIDC_JWKS_MAX_BYTES",
+            set: |b| b.jwks_max_bytes(65_536),
+            json: json!(65_536),
+            env: "65536",
+            bad: &["x", "0"],
+        },
+        Form {
+            field: "jwks_backoff_initial",
+            var: "OIDC_JWKS_BACKOFF_INITIAL_S",
+            set: |b| b.jwks_backoff_initial(Duration::from_millis(250)),
+            json: json!(0.25),
+            env: "0.25",
+            bad: &["x", "-1", "0", "86401"],
+        },
+        Form {
+            field: "jwks_backoff_max",
+            var: "OIDC_JWKS_BACKOFF_MAX_S",
+            set: |b| b.jwks_backoff_max(Duration::from_secs(120)),
+            json: json!(120),
+            env: "120",
+            // Under the initial delay (1 s by default), or over a day.
+            bad: &["x", "0.5", "86401"],
+        },
+        Form {
+            field: "verified_token_cache",
+            var: "OIDC_VERIFIED_TOKEN_CACHE",
+            set: |b| b.verified_token_cache(1000),
+            json: json!(1000),
+            env: "1000",
+            bad: &["x", "1048577"],
+        },
+    ]
+}
+
+/// The three required fields in each form, but `skip`.
+fn required_forms(
+    skip: &str,
+) -> (
+    AuthConfigBuilder,
+    serde_json::Map<String, serde_json::Value>,
+    Vec<(&'static str, &'static str)>,
+) {
+    let mut builder = AuthConfig::builder();
+    let mut json = serde_json::Map::new();
+    let mut vars = Vec::new();
+    for (field, var, value) in [
+        ("issuer", "OIDC_ISSUER", "https://issuer.example/"),
+        ("audience", "OIDC_AUDIENCE", "api"),
+        (
+            "jwks_url",
+            "OIDC_JWKS_URL",
+            "https://issuer.example/jwks.json",
+        ),
+    ] {
+        if field == skip {
+            continue;
+        }
+        builder = match field {
+            "issuer" => builder.issuer(value),
+            "audience" => builder.audience(value),
+            _ => builder.jwks_url(value),
+        };
+        json.insert(field.to_owned(), value.into());
+        vars.push((var, value));
+    }
+    (builder, json, vars)
+}
+
+/// Issue 12: one field table, so code, files and the environment cannot drift. For every
+/// field, the three forms build the same configuration, and it is not the default one.
+#[test]
+fn builder_serde_and_env_agree_on_every_field() {
+    let (b, json, vars) = required_forms("");
+    let default = format!("{:?}", b.build().unwrap());
+    assert_eq!(
+        default,
+        format!(
+            "{:?}",
+            serde_json::from_value::<AuthConfig>(json.into()).unwrap()
+        )
+    );
+    assert_eq!(default, format!("{:?}", env(&vars).unwrap()));
+    let forms = forms();
+    assert_eq!(forms.len(), 21, "one row per field");
+    for form in &forms {
+        let (b, mut json, mut vars) = required_forms(form.field);
+        let code = (form.set)(b).build().unwrap();
+        json.insert(form.field.to_owned(), form.json.clone());
+        let file: AuthConfig =
+            serde_json::from_value(json.into()).unwrap_or_else(|e| panic!("{}: {e}", form.field));
+        vars.push((form.var, form.env));
+        let environment = env(&vars).unwrap_or_else(|e| panic!("{}: {e}", form.var));
+        let code = format!("{code:?}");
+        assert_ne!(
+            code, default,
+            "{}: pick a value that is not the default",
+            form.field
+        );
+        assert_eq!(
+            format!("{file:?}"),
+            code,
+            "{}: file and code differ",
+            form.field
+        );
+        assert_eq!(
+            format!("{environment:?}"),
+            code,
+            "{}: environment and code differ",
+            form.var
+        );
+    }
+}
+
+/// Every variable's bad values are a `ConfigError` naming that variable, and the same value
+/// in code or a file names the field.
+#[test]
+fn every_variable_names_itself_in_its_errors() {
+    let forms = forms();
+    let mut vars_seen = std::collections::HashSet::new();
+    for form in &forms {
+        assert!(vars_seen.insert(form.var), "{} twice", form.var);
+        for bad in form.bad {
+            let (_, _, mut vars) = required_forms(form.field);
+            vars.push((form.var, bad));
+            let e = env(&vars).expect_err(&format!("{}={bad:?} accepted", form.var));
+            assert_eq!(e.field(), form.var, "{}={bad:?}: {e}", form.var);
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("invalid configuration: {} ", form.var)),
+                "{e}"
+            );
+        }
+    }
+    // The space-separated sets take any value; every other variable refuses some.
+    let (_, _, mut vars) = required_forms("");
+    vars.extend([
+        ("OIDC_REQUIRED_SCOPES", "  "),
+        ("OIDC_REQUIRED_PERMISSIONS", ""),
+    ]);
+    let c = env(&vars).unwrap();
+    assert!(c.required_scopes().is_empty() && c.required_permissions().is_empty());
+    // A missing required variable is named too.
+    for var in ["OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_JWKS_URL"] {
+        let mut vars = REQUIRED.to_vec();
+        vars.retain(|(k, _)| *k != var);
+        assert_eq!(
+            env(&vars).unwrap_err().to_string(),
+            format!("invalid configuration: {var} must be set")
+        );
+    }
+    // The new variables' errors read like the others'.
+    let (_, _, mut vars) = required_forms("");
+    vars.push(("OIDC_JWKS_BACKOFF_MAX_S", "0.5"));
+    assert_eq!(
+        env(&vars).unwrap_err().to_string(),
+        "invalid configuration: OIDC_JWKS_BACKOFF_MAX_S must be >= jwks_backoff_initial"
+    );
+    let (_, _, mut vars) = required_forms("");
+    vars.push(("OIDC_VERIFIED_TOKEN_CACHE", "lots"));
+    assert_eq!(
+        env(&vars).unwrap_err().to_string(),
+        r#"invalid configuration: OIDC_VERIFIED_TOKEN_CACHE must be a non-negative integer, got "lots""#
+    );
+}
+
+/// A file keeps serde's own messages for a missing or mistyped required field.
+#[test]
+fn deserialize_required_fields() {
+    for field in ["issuer", "audience", "jwks_url"] {
+        let (_, json, _) = required_forms(field);
+        let e = serde_json::from_value::<AuthConfig>(json.into()).unwrap_err();
+        assert_eq!(e.to_string(), format!("missing field `{field}`"));
+    }
+    let (_, mut json, _) = required_forms("");
+    json.insert("issuer".into(), serde_json::Value::Null);
+    let e = serde_json::from_value::<AuthConfig>(json.into()).unwrap_err();
+    assert!(e.to_string().starts_with("invalid type: null"), "{e}");
+    // An optional field may be null (= unset).
+    let (_, mut json, _) = required_forms("");
+    json.insert("leeway".into(), serde_json::Value::Null);
+    let c = serde_json::from_value::<AuthConfig>(json.into()).unwrap();
+    assert_eq!(c.leeway(), Duration::ZERO);
+}
+
+/// docs/configuration.md documents every variable.
+#[test]
+fn every_variable_is_documented() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    for form in forms() {
+        assert!(
+            docs.contains(&format!("| `{}`", form.var)),
+            "{} is not in the table of docs/configuration.md",
+            form.var
+        );
+    }
+}

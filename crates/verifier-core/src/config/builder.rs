@@ -1,0 +1,353 @@
+//! [`AuthConfigBuilder`]: the setters, and every rule, checked in [`build`](AuthConfigBuilder::build).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::fields::Fields;
+use super::{is_loopback, AuthConfig};
+use crate::alg::Algorithm;
+use crate::clock::{Clock, SystemClock};
+use crate::error::ConfigError;
+
+const MAX_TTL: Duration = Duration::from_secs(86_400);
+/// Upper bounds of the other durations (documented in docs/configuration.md): past them
+/// a value is a configuration mistake, and bounding them keeps every instant arithmetic
+/// of the lifecycle far from overflow.
+const MAX_LEEWAY: Duration = Duration::from_secs(3_600);
+const MAX_JWKS_TIMEOUT: Duration = Duration::from_secs(300);
+const MAX_REFRESH_COOLDOWN: Duration = Duration::from_secs(86_400);
+const MAX_STALE: Duration = Duration::from_secs(7 * 86_400);
+const MAX_BACKOFF: Duration = Duration::from_secs(86_400);
+const MAX_CACHED_KEYS: usize = 1024;
+/// Largest verified-token cache allowed.
+const MAX_TOKEN_CACHE: usize = 1 << 20;
+
+/// Builder for [`AuthConfig`]; every rule is checked in [`build`](Self::build).
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct AuthConfigBuilder {
+    fields: Fields,
+    /// Code only: not in the field table (no file or environment form).
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl AuthConfigBuilder {
+    /// A builder holding fields read from a configuration file or the environment.
+    pub(super) fn from_fields(fields: Fields) -> Self {
+        AuthConfigBuilder {
+            fields,
+            clock: None,
+        }
+    }
+
+    /// The expected `iss` (required; trimmed, non-empty).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.fields.issuer = Some(issuer.into());
+        self
+    }
+    /// Adds an accepted audience (at least one is required).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.fields
+            .audience
+            .get_or_insert_with(Vec::new)
+            .push(audience.into());
+        self
+    }
+    /// Adds several accepted audiences.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fields
+            .audience
+            .get_or_insert_with(Vec::new)
+            .extend(audiences.into_iter().map(Into::into));
+        self
+    }
+    /// The key-set URL (required; `https` unless loopback or [`allow_insecure_http`](Self::allow_insecure_http)).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.fields.jwks_url = Some(url.into());
+        self
+    }
+    /// Replaces the accepted algorithms (default `[RS256]`; must be non-empty).
+    pub fn allowed_algs(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.fields.allowed_algs = Some(algs.into_iter().collect());
+        self
+    }
+    /// Clock skew tolerated on time claims (default 0; at most 3600 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.fields.leeway = Some(leeway);
+        self
+    }
+    /// Whole-request deadline for key-set fetches (default 3 s; in (0, 300 s]).
+    pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
+        self.fields.jwks_timeout = Some(timeout);
+        self
+    }
+    /// Key-set freshness (default 300 s; in (0, 86400 s]).
+    pub fn jwks_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.fields.jwks_cache_ttl = Some(ttl);
+        self
+    }
+    /// Most keys kept from one key set (default 16; in [1, 1024]).
+    pub fn jwks_max_cached_keys(mut self, n: usize) -> Self {
+        self.fields.jwks_max_cached_keys = Some(n);
+        self
+    }
+    /// Refuse RSA keys under 2048 bits (default true).
+    pub fn enforce_minimum_key_length(mut self, on: bool) -> Self {
+        self.fields.enforce_minimum_key_length = Some(on);
+        self
+    }
+    /// Adds scopes every token must carry (entries trimmed, empty ones ignored; a string is one scope).
+    pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fields
+            .required_scopes
+            .get_or_insert_with(Vec::new)
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+    /// Adds permissions every token must carry (entries trimmed, empty ones ignored).
+    pub fn required_permissions<I, S>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fields
+            .required_permissions
+            .get_or_insert_with(Vec::new)
+            .extend(permissions.into_iter().map(Into::into));
+        self
+    }
+    /// Claim holding scopes (default `scope`).
+    pub fn scope_claim(mut self, name: impl Into<String>) -> Self {
+        self.fields.scope_claim = Some(name.into());
+        self
+    }
+    /// Claim holding permissions (default `permissions`).
+    pub fn permissions_claim(mut self, name: impl Into<String>) -> Self {
+        self.fields.permissions_claim = Some(name.into());
+        self
+    }
+    /// Largest accepted token in bytes (default 16 KiB; > 0).
+    pub fn max_token_bytes(mut self, n: usize) -> Self {
+        self.fields.max_token_bytes = Some(n);
+        self
+    }
+    /// Least time between refreshes caused by unknown `kid`s (default 30 s; at most 86400 s).
+    pub fn jwks_refresh_cooldown(mut self, d: Duration) -> Self {
+        self.fields.jwks_refresh_cooldown = Some(d);
+        self
+    }
+    /// How long past its TTL a key set may serve while the endpoint fails (default 3600 s; 0 = fail closed at TTL; at most 604800 s, 7 days).
+    pub fn jwks_max_stale(mut self, d: Duration) -> Self {
+        self.fields.jwks_max_stale = Some(d);
+        self
+    }
+    /// Largest accepted key-set response in bytes (default 1 MiB; > 0).
+    pub fn jwks_max_bytes(mut self, n: usize) -> Self {
+        self.fields.jwks_max_bytes = Some(n);
+        self
+    }
+    /// Allow plain `http` key-set URLs for non-loopback hosts (default false; never in production).
+    pub fn allow_insecure_http(mut self, on: bool) -> Self {
+        self.fields.allow_insecure_http = Some(on);
+        self
+    }
+    /// First retry delay after a failed refresh (default 1 s; in (0, 86400 s]).
+    pub fn jwks_backoff_initial(mut self, d: Duration) -> Self {
+        self.fields.jwks_backoff_initial = Some(d);
+        self
+    }
+    /// Longest retry delay after failed refreshes (default 60 s; >= the initial delay, at most 86400 s).
+    pub fn jwks_backoff_max(mut self, d: Duration) -> Self {
+        self.fields.jwks_backoff_max = Some(d);
+        self
+    }
+
+    /// Enables a cache of this many verified tokens (default 0 = off; at most 2^20).
+    ///
+    /// A repeated token then skips the signature check: keyed by the whole token, never
+    /// used at or past `exp`, `nbf` re-checked on every hit, flushed whenever the key set
+    /// is refetched. Worth it when clients reuse tokens across many requests.
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.fields.verified_token_cache = Some(capacity);
+        self
+    }
+
+    /// The time source for the time claims, the verified-token cache and the key-set
+    /// lifecycle (default [`SystemClock`]). Meant for tests that move time by hand
+    /// (`verifier_testkit::TestClock`) instead of sleeping; network deadlines
+    /// (`jwks_timeout`) stay real time. Code only: not read from serde or the environment.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use verifier_core::{AuthConfig, SystemClock};
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://issuer.example/")
+    ///     .audience("api")
+    ///     .jwks_url("https://issuer.example/jwks.json")
+    ///     .clock(Arc::new(SystemClock))
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Checks every rule and builds the configuration.
+    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+        let f = self.fields.resolve();
+        let issuer = non_empty("issuer", f.issuer.as_deref())?;
+        let audiences: Vec<String> = f
+            .audience
+            .unwrap_or_default()
+            .iter()
+            .map(|a| a.trim().to_owned())
+            .collect();
+        if audiences.is_empty() || audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::new("audience", "must be non-empty"));
+        }
+        let jwks_url_str = non_empty("jwks_url", f.jwks_url.as_deref())?;
+        let allow_insecure_http = f.allow_insecure_http;
+        let jwks_url = Url::parse(&jwks_url_str)
+            .map_err(|e| ConfigError::new("jwks_url", format!("must be a URL ({e})")))?;
+        match jwks_url.scheme() {
+            "https" => {}
+            "http" if allow_insecure_http || is_loopback(&jwks_url) => {}
+            "http" => {
+                return Err(ConfigError::new(
+                    "jwks_url",
+                    "must use https (plain http is allowed only for loopback hosts or with allow_insecure_http)",
+                ))
+            }
+            other => {
+                return Err(ConfigError::new(
+                    "jwks_url",
+                    format!("must use https, not {other:?}"),
+                ))
+            }
+        }
+        if jwks_url.host().is_none() {
+            return Err(ConfigError::new("jwks_url", "must have a host"));
+        }
+        let mut allowed_algs = f.allowed_algs;
+        if allowed_algs.is_empty() {
+            return Err(ConfigError::new("allowed_algs", "must be non-empty"));
+        }
+        allowed_algs.dedup();
+        let leeway = at_most("leeway", f.leeway, MAX_LEEWAY)?;
+        if f.jwks_timeout.is_zero() {
+            return Err(ConfigError::new("jwks_timeout", "must be > 0"));
+        }
+        let jwks_timeout = at_most("jwks_timeout", f.jwks_timeout, MAX_JWKS_TIMEOUT)?;
+        let jwks_cache_ttl = f.jwks_cache_ttl;
+        if jwks_cache_ttl.is_zero() || jwks_cache_ttl > MAX_TTL {
+            return Err(ConfigError::new(
+                "jwks_cache_ttl",
+                "must be in (0, 86400] seconds",
+            ));
+        }
+        let jwks_max_cached_keys = f.jwks_max_cached_keys;
+        if !(1..=MAX_CACHED_KEYS).contains(&jwks_max_cached_keys) {
+            return Err(ConfigError::new(
+                "jwks_max_cached_keys",
+                "must be in [1, 1024]",
+            ));
+        }
+        let max_token_bytes = f.max_token_bytes;
+        if max_token_bytes == 0 {
+            return Err(ConfigError::new("max_token_bytes", "must be > 0"));
+        }
+        let jwks_max_bytes = f.jwks_max_bytes;
+        if jwks_max_bytes == 0 {
+            return Err(ConfigError::new("jwks_max_bytes", "must be > 0"));
+        }
+        if f.jwks_backoff_initial.is_zero() {
+            return Err(ConfigError::new("jwks_backoff_initial", "must be > 0"));
+        }
+        let jwks_backoff_initial =
+            at_most("jwks_backoff_initial", f.jwks_backoff_initial, MAX_BACKOFF)?;
+        let jwks_backoff_max = at_most("jwks_backoff_max", f.jwks_backoff_max, MAX_BACKOFF)?;
+        if jwks_backoff_max < jwks_backoff_initial {
+            return Err(ConfigError::new(
+                "jwks_backoff_max",
+                "must be >= jwks_backoff_initial",
+            ));
+        }
+        let verified_token_cache = f.verified_token_cache;
+        if verified_token_cache > MAX_TOKEN_CACHE {
+            return Err(ConfigError::new(
+                "verified_token_cache",
+                "must be at most 1048576",
+            ));
+        }
+        Ok(AuthConfig {
+            verified_token_cache,
+            issuer,
+            audiences,
+            jwks_url,
+            allowed_algs,
+            leeway,
+            jwks_timeout,
+            jwks_cache_ttl,
+            jwks_max_cached_keys,
+            enforce_minimum_key_length: f.enforce_minimum_key_length,
+            required_scopes: clean_set(f.required_scopes),
+            required_permissions: clean_set(f.required_permissions),
+            scope_claim: non_empty("scope_claim", Some(&f.scope_claim))?,
+            permissions_claim: non_empty("permissions_claim", Some(&f.permissions_claim))?,
+            max_token_bytes,
+            jwks_refresh_cooldown: at_most(
+                "jwks_refresh_cooldown",
+                f.jwks_refresh_cooldown,
+                MAX_REFRESH_COOLDOWN,
+            )?,
+            jwks_max_stale: at_most("jwks_max_stale", f.jwks_max_stale, MAX_STALE)?,
+            jwks_max_bytes,
+            allow_insecure_http,
+            jwks_backoff_initial,
+            jwks_backoff_max,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        })
+    }
+}
+
+/// `value`, or a `ConfigError` naming `field` when it is over `max`.
+fn at_most(field: &'static str, value: Duration, max: Duration) -> Result<Duration, ConfigError> {
+    if value > max {
+        return Err(ConfigError::new(
+            field,
+            format!("must be at most {} seconds", max.as_secs()),
+        ));
+    }
+    Ok(value)
+}
+
+fn non_empty(field: &'static str, value: Option<&str>) -> Result<String, ConfigError> {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(ConfigError::new(field, "must be non-empty")),
+    }
+}
+
+fn clean_set(items: Vec<String>) -> Vec<String> {
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
