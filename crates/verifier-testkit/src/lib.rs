@@ -43,7 +43,7 @@
 
 mod alg;
 mod clock;
-mod conformance;
+pub mod conformance;
 mod issuer;
 mod key;
 #[cfg(feature = "legacy-rsa")]
@@ -53,8 +53,8 @@ mod token;
 pub use alg::Alg;
 pub use clock::TestClock;
 pub use conformance::RefusedToken;
-pub use issuer::{Fault, TestIssuer};
-pub use key::TestKey;
+pub use issuer::{Fault, Layout, TestIssuer, TestIssuerBuilder};
+pub use key::{jwk_thumbprint, TestKey};
 pub use token::TokenBuilder;
 
 /// The `aud` claim of tokens made by [`TestIssuer::token`].
