@@ -10,8 +10,12 @@
 //!   DER-form ECDSA signatures and "right kid, wrong key" forgeries.
 //! * [`TestIssuer`]: an HTTP server on std threads serving
 //!   `/jwks.json` and `/.well-known/openid-configuration`, with key rotation,
-//!   overridable documents, injectable [`Fault`]s, delays and a fetch
-//!   counter. It needs no async runtime, so it works in sync and async tests.
+//!   overridable documents, injectable [`Fault`]s, delays and fetch
+//!   counters. It needs no async runtime, so it works in sync and async tests.
+//!   [`TestIssuer::builder`] sets an issuer path and where the metadata is
+//!   served ([`Layout`]: OIDC, RFC 8414, both or neither).
+//! * [`conformance`]: the tokens an API must refuse, and a strict
+//!   `WWW-Authenticate` parser ([`conformance::challenge_parser`]).
 //! * [`TestClock`]: a manual clock for the verifier (`AuthConfigBuilder::clock`), so
 //!   tests move past a TTL, a cooldown, a backoff or a token's `exp` without sleeping.
 //!

@@ -422,7 +422,7 @@ fn is_token68_char(b: u8) -> bool {
 
 /// RFC 9110 §5.6.4 `qdtext`: HTAB, SP, VCHAR except `"` and `\`, obs-text.
 fn is_qdtext(b: u8) -> bool {
-    b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\' || b >= 0x80
+    b == b'\t' || b == b' ' || ((0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\') || b >= 0x80
 }
 
 /// RFC 9110 §5.6.4 `quoted-pair`: `\` then HTAB, SP, VCHAR or obs-text.
