@@ -93,6 +93,19 @@ fn path_issuer_urls_follow_the_derivation_table() {
     }
 }
 
+/// The testkit serves exactly where verifier-core looks (SPEC-2 §1.4).
+#[test]
+fn urls_agree_with_the_verifier_derivation() {
+    for path in ["/", "/realms/acme", "/tenant/", "/TID/v2.0", "/a%20b/c"] {
+        let issuer = TestIssuer::builder().path(path).start();
+        let url = url::Url::parse(&issuer.issuer()).unwrap();
+        assert_eq!(url.as_str(), issuer.issuer(), "{path}");
+        let (oidc, oauth) = verifier_core::discovery::well_known_urls(&url);
+        assert_eq!(oidc.as_str(), issuer.discovery_url(), "{path}");
+        assert_eq!(oauth.as_str(), issuer.oauth_metadata_url(), "{path}");
+    }
+}
+
 #[test]
 fn layouts_serve_and_404_as_declared() {
     let cases = [
