@@ -1,5 +1,6 @@
 //! A real OpenID issuer on 127.0.0.1, served by std threads.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,6 +12,11 @@ use serde_json::{json, Value};
 
 use crate::{now, Alg, TestKey, TokenBuilder, DEFAULT_AUDIENCE};
 
+mod builder;
+
+use builder::{check_path, trim_one_slash};
+pub use builder::{Layout, TestIssuerBuilder};
+
 /// Largest request head the server reads before answering 431.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// How long a connection may take to send its request head.
@@ -20,12 +26,15 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Kid of the key [`TestIssuer::start`] publishes.
 const DEFAULT_KID: &str = "test-rs256";
 
-/// A fault to inject into the JWKS endpoint (`/jwks.json`).
+/// A fault to inject into the JWKS endpoint or the metadata (discovery) URLs.
 ///
-/// Faults apply to every JWKS request until changed with
+/// JWKS faults apply to every JWKS request until changed with
 /// [`TestIssuer::set_fault`]; the delay set with [`TestIssuer::set_delay`]
-/// is waited before the fault is applied. The discovery document is never
-/// faulted.
+/// is waited before the fault is applied. Metadata faults are set apart, with
+/// [`TestIssuer::set_discovery_fault`] (both metadata URLs) or
+/// [`TestIssuer::set_discovery_fault_at`] (one of them), and waited for with
+/// [`TestIssuer::set_discovery_delay`]. Where a fault below says "the normal
+/// body", it is the JWKS or the metadata document.
 ///
 /// ```
 /// use verifier_testkit::{Fault, TestIssuer};
@@ -48,7 +57,7 @@ pub enum Fault {
     /// without `Content-Length`: the body ends when the connection closes.
     BodyWithoutLength(Vec<u8>),
     /// Respond 200 with a `Content-Length` header declaring this size,
-    /// followed by the normal JWKS body (whatever its real size), then close.
+    /// followed by the normal body (whatever its real size), then close.
     DeclaredLength(u64),
     /// Accept the connection, read the request, and close it without
     /// sending any response.
@@ -64,13 +73,20 @@ pub enum Fault {
 /// rotations and faults take effect for the next request. Dropping the
 /// issuer stops the server and closes the listener promptly.
 ///
-/// Routes (GET only; other methods get 405, other paths 404):
+/// Routes (GET only; other methods get 405, other paths 404), shown for the
+/// issuer path `/` of [`start`](TestIssuer::start) (see
+/// [`builder`](TestIssuer::builder) for others):
 ///
-/// * `/jwks.json`: `{"keys": [...]}` from [`TestKey::public_jwk`] of every
-///   published key (no `alg` members), or the document given to
-///   [`set_jwks`](TestIssuer::set_jwks); subject to faults and delay.
-/// * `/.well-known/openid-configuration`: `{"issuer", "jwks_uri"}`, or the
-///   document given to [`set_discovery`](TestIssuer::set_discovery).
+/// * `/jwks.json` ([`jwks_url`](TestIssuer::jwks_url), movable with
+///   [`set_jwks_path`](TestIssuer::set_jwks_path)): `{"keys": [...]}` from
+///   [`TestKey::public_jwk`] of every published key (no `alg` members), or the
+///   document given to [`set_jwks`](TestIssuer::set_jwks); subject to faults
+///   and delay.
+/// * `/.well-known/openid-configuration` and
+///   `/.well-known/oauth-authorization-server`, as the [`Layout`] says:
+///   `{"issuer", "jwks_uri"}`, or the document given to
+///   [`set_discovery`](TestIssuer::set_discovery); subject to discovery faults
+///   and delay.
 ///
 /// ```
 /// use verifier_testkit::{Alg, TestIssuer, DEFAULT_AUDIENCE};
@@ -95,8 +111,14 @@ pub struct TestIssuer {
 }
 
 struct Shared {
+    /// `http://127.0.0.1:PORT`.
+    base: String,
     issuer: String,
-    jwks_url: String,
+    layout: Layout,
+    /// Request path of the OIDC metadata URL.
+    oidc_path: String,
+    /// Request path of the RFC 8414 metadata URL.
+    rfc8414_path: String,
     state: Mutex<State>,
     jwks_fetches: AtomicUsize,
     discovery_fetches: AtomicUsize,
@@ -108,11 +130,19 @@ struct Shared {
 #[derive(Default)]
 struct State {
     keys: Vec<TestKey>,
+    jwks_path: String,
     jwks_override: Option<Value>,
     discovery_override: Option<Value>,
     fault: Option<Fault>,
     delay: Duration,
     jwks_headers: Vec<(String, String)>,
+    /// Applies to both metadata URLs unless one has its own fault.
+    discovery_fault: Option<Fault>,
+    /// Per metadata path; takes precedence over `discovery_fault`.
+    discovery_faults_at: HashMap<String, Fault>,
+    discovery_delay: Duration,
+    /// GET requests received, by path (query stripped).
+    gets_by_path: HashMap<String, usize>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -157,10 +187,34 @@ impl Shared {
         }
     }
 
+    fn jwks_url(&self) -> String {
+        format!("{}{}", self.base, self.state().jwks_path)
+    }
+
+    fn route(&self, path: &str) -> Route {
+        if path == self.state().jwks_path {
+            Route::Jwks
+        } else if path == self.oidc_path {
+            Route::Metadata {
+                served: self.layout.serves_oidc(),
+            }
+        } else if path == self.rfc8414_path {
+            Route::Metadata {
+                served: self.layout.serves_rfc8414(),
+            }
+        } else {
+            Route::NotFound
+        }
+    }
+
     fn discovery_document(&self) -> Value {
-        match &self.state().discovery_override {
+        let state = self.state();
+        match &state.discovery_override {
             Some(doc) => doc.clone(),
-            None => json!({ "issuer": self.issuer, "jwks_uri": self.jwks_url }),
+            None => json!({
+                "issuer": self.issuer,
+                "jwks_uri": format!("{}{}", self.base, state.jwks_path),
+            }),
         }
     }
 }
@@ -207,6 +261,24 @@ impl TestIssuer {
     ///
     /// If no port can be bound on 127.0.0.1.
     pub fn start_with_keys(keys: &[TestKey]) -> TestIssuer {
+        TestIssuer::builder().keys(keys).start()
+    }
+
+    /// A [`TestIssuerBuilder`] for an issuer with another path, keys or
+    /// metadata [`Layout`]; with nothing set, `builder().start()` is
+    /// [`start`](TestIssuer::start).
+    ///
+    /// ```
+    /// use verifier_testkit::{Layout, TestIssuer};
+    ///
+    /// let issuer = TestIssuer::builder().path("/realms/acme").discovery(Layout::Both).start();
+    /// assert!(issuer.issuer().ends_with("/realms/acme"));
+    /// ```
+    pub fn builder() -> TestIssuerBuilder {
+        TestIssuerBuilder::new()
+    }
+
+    fn spawn(path: &str, keys: &[TestKey], layout: Layout) -> TestIssuer {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .expect("TestIssuer: cannot bind a port on 127.0.0.1");
         let addr = listener.local_addr().expect("TestIssuer: local address");
@@ -214,11 +286,17 @@ impl TestIssuer {
             .first()
             .cloned()
             .unwrap_or_else(|| TestKey::generate(Alg::RS256, DEFAULT_KID));
+        let base = format!("http://{addr}");
+        let trimmed = trim_one_slash(path);
         let shared = Arc::new(Shared {
-            issuer: format!("http://{addr}/"),
-            jwks_url: format!("http://{addr}/jwks.json"),
+            issuer: format!("{base}{path}"),
+            base,
+            layout,
+            oidc_path: format!("{trimmed}/.well-known/openid-configuration"),
+            rfc8414_path: format!("/.well-known/oauth-authorization-server{trimmed}"),
             state: Mutex::new(State {
                 keys: keys.to_vec(),
+                jwks_path: format!("{trimmed}/jwks.json"),
                 ..State::default()
             }),
             jwks_fetches: AtomicUsize::new(0),
@@ -259,7 +337,9 @@ impl TestIssuer {
         format!("http://{}", self.addr)
     }
 
-    /// The issuer identifier, `http://127.0.0.1:PORT/` (the `iss` claim of
+    /// The issuer identifier, `http://127.0.0.1:PORT/` for
+    /// [`start`](TestIssuer::start), `http://127.0.0.1:PORT` + the path given to
+    /// [`TestIssuerBuilder::path`] otherwise (the `iss` claim of
     /// [`token`](TestIssuer::token) and the discovery `issuer`).
     ///
     /// ```
@@ -270,17 +350,42 @@ impl TestIssuer {
         self.shared.issuer.clone()
     }
 
-    /// `http://127.0.0.1:PORT/jwks.json`.
+    /// The current JWKS URL: `http://127.0.0.1:PORT/jwks.json` for
+    /// [`start`](TestIssuer::start), `P + "/jwks.json"` under the issuer path
+    /// `P` (see [`Layout`]), or the path last given to
+    /// [`set_jwks_path`](TestIssuer::set_jwks_path).
     ///
     /// ```
     /// let issuer = verifier_testkit::TestIssuer::start();
     /// assert!(issuer.jwks_url().ends_with("/jwks.json"));
     /// ```
     pub fn jwks_url(&self) -> String {
-        self.shared.jwks_url.clone()
+        self.shared.jwks_url()
     }
 
-    /// `http://127.0.0.1:PORT/.well-known/openid-configuration`, serving
+    /// Moves the key set to this path on the same server: the JWKS is served
+    /// there (and only there: the previous path answers 404), and
+    /// [`jwks_url`](TestIssuer::jwks_url) and the default metadata document's
+    /// `jwks_uri` follow at once. With [`set_discovery`](TestIssuer::set_discovery)
+    /// overriding the document, the override is served as given.
+    ///
+    /// ```
+    /// let issuer = verifier_testkit::TestIssuer::start();
+    /// issuer.set_jwks_path("/keys/v2");
+    /// assert_eq!(issuer.jwks_url(), format!("{}/keys/v2", issuer.base_url()));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`TestIssuerBuilder::path`], for the same malformed paths.
+    pub fn set_jwks_path(&self, path: &str) {
+        check_path("TestIssuer::set_jwks_path", path);
+        self.shared.state().jwks_path = path.to_owned();
+    }
+
+    /// The OIDC metadata URL, `issuer` (less one terminating `/`) +
+    /// `/.well-known/openid-configuration`, whether or not the [`Layout`]
+    /// serves it; by default it serves
     /// `{"issuer": issuer(), "jwks_uri": jwks_url()}`.
     ///
     /// ```
@@ -288,7 +393,33 @@ impl TestIssuer {
     /// assert!(issuer.discovery_url().ends_with("/.well-known/openid-configuration"));
     /// ```
     pub fn discovery_url(&self) -> String {
-        format!("http://{}/.well-known/openid-configuration", self.addr)
+        format!("{}{}", self.shared.base, self.shared.oidc_path)
+    }
+
+    /// The RFC 8414 §3.1 metadata URL,
+    /// `http://127.0.0.1:PORT/.well-known/oauth-authorization-server` + the
+    /// issuer path less one terminating `/`, whether or not the [`Layout`]
+    /// serves it.
+    ///
+    /// ```
+    /// let issuer = verifier_testkit::TestIssuer::builder().path("/tenant/").start();
+    /// assert_eq!(
+    ///     issuer.oauth_metadata_url(),
+    ///     format!("{}/.well-known/oauth-authorization-server/tenant", issuer.base_url())
+    /// );
+    /// ```
+    pub fn oauth_metadata_url(&self) -> String {
+        format!("{}{}", self.shared.base, self.shared.rfc8414_path)
+    }
+
+    /// The [`Layout`] the issuer was started with.
+    ///
+    /// ```
+    /// use verifier_testkit::{Layout, TestIssuer};
+    /// assert_eq!(TestIssuer::start().layout(), Layout::Oidc);
+    /// ```
+    pub fn layout(&self) -> Layout {
+        self.shared.layout
     }
 
     /// The first key given at start (still returned after it is removed or
@@ -396,7 +527,7 @@ impl TestIssuer {
         self.shared.jwks_document()
     }
 
-    /// Serves this exact document on `/.well-known/openid-configuration`
+    /// Serves this exact document at every metadata URL the [`Layout`] serves
     /// (e.g. with a mismatched `issuer`); `None` restores the default.
     ///
     /// ```
@@ -408,6 +539,87 @@ impl TestIssuer {
     /// ```
     pub fn set_discovery(&self, doc: Option<Value>) {
         self.shared.state().discovery_override = doc;
+    }
+
+    /// The document the metadata URLs serve right now (ignoring faults and the
+    /// layout): the [`set_discovery`](TestIssuer::set_discovery) override if any,
+    /// otherwise `{"issuer": issuer(), "jwks_uri": jwks_url()}`.
+    ///
+    /// ```
+    /// let issuer = verifier_testkit::TestIssuer::start();
+    /// assert_eq!(issuer.discovery()["jwks_uri"], issuer.jwks_url());
+    /// ```
+    pub fn discovery(&self) -> Value {
+        self.shared.discovery_document()
+    }
+
+    /// Injects `fault` into every following response of both metadata URLs
+    /// (OIDC and RFC 8414), including one the [`Layout`] does not serve (which
+    /// then answers with the fault instead of 404); `None` restores normal
+    /// responses. A fault set for one URL with
+    /// [`set_discovery_fault_at`](TestIssuer::set_discovery_fault_at) takes
+    /// precedence. JWKS faults ([`set_fault`](TestIssuer::set_fault)) are separate.
+    ///
+    /// ```
+    /// use verifier_testkit::{Fault, TestIssuer};
+    ///
+    /// let issuer = TestIssuer::start();
+    /// issuer.set_discovery_fault(Some(Fault::Status(503)));
+    /// ```
+    pub fn set_discovery_fault(&self, fault: Option<Fault>) {
+        self.shared.state().discovery_fault = fault;
+    }
+
+    /// Injects `fault` into the metadata URL with this path only (e.g. a 403 at
+    /// the OIDC URL while the RFC 8414 URL serves the document); `None` removes
+    /// that URL's own fault. `path` is a request path as for
+    /// [`discovery_fetch_count_at`](TestIssuer::discovery_fetch_count_at), or a
+    /// full URL of this issuer.
+    ///
+    /// ```
+    /// use verifier_testkit::{Fault, Layout, TestIssuer};
+    ///
+    /// let issuer = TestIssuer::builder().path("/realms/acme").discovery(Layout::Both).start();
+    /// issuer.set_discovery_fault_at(&issuer.discovery_url(), Some(Fault::Status(403)));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `path` is not one of the two metadata URLs.
+    pub fn set_discovery_fault_at(&self, path: &str, fault: Option<Fault>) {
+        let path = self.request_path(path);
+        assert!(
+            path == self.shared.oidc_path || path == self.shared.rfc8414_path,
+            "TestIssuer::set_discovery_fault_at: {path:?} is not a metadata path of this issuer"
+        );
+        let mut state = self.shared.state();
+        match fault {
+            Some(fault) => state.discovery_faults_at.insert(path.to_owned(), fault),
+            None => state.discovery_faults_at.remove(path),
+        };
+    }
+
+    /// Makes every following metadata response (both URLs, faulted or not)
+    /// wait this long before anything is sent, as [`set_delay`](TestIssuer::set_delay)
+    /// does for the JWKS. Zero by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let issuer = verifier_testkit::TestIssuer::start();
+    /// issuer.set_discovery_delay(Duration::from_secs(30));
+    /// ```
+    pub fn set_discovery_delay(&self, delay: Duration) {
+        self.shared.state().discovery_delay = delay;
+    }
+
+    /// `path` relative to this server: a full URL starting with
+    /// [`base_url`](TestIssuer::base_url) loses that prefix.
+    fn request_path<'a>(&self, path: &'a str) -> &'a str {
+        match path.strip_prefix(self.shared.base.as_str()) {
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => path,
+        }
     }
 
     /// Injects `fault` into every following JWKS response; `None` restores
@@ -490,7 +702,9 @@ impl TestIssuer {
         self.shared.jwks_fetches.store(0, Ordering::SeqCst);
     }
 
-    /// Number of GET requests received on `/.well-known/openid-configuration`.
+    /// Number of GET requests received at either metadata URL (OIDC and
+    /// RFC 8414), whether or not the [`Layout`] serves it, faulted ones included
+    /// (counted before any delay).
     ///
     /// ```
     /// let issuer = verifier_testkit::TestIssuer::start();
@@ -498,6 +712,33 @@ impl TestIssuer {
     /// ```
     pub fn discovery_fetch_count(&self) -> usize {
         self.shared.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Number of GET requests received at this exact request path (query
+    /// ignored), counted like [`discovery_fetch_count`](TestIssuer::discovery_fetch_count).
+    /// `path` is the full path on the server, issuer path included (e.g.
+    /// `"/realms/acme/.well-known/openid-configuration"` or
+    /// `"/.well-known/oauth-authorization-server/realms/acme"`), or a full URL
+    /// of this issuer such as [`discovery_url`](TestIssuer::discovery_url) or
+    /// [`oauth_metadata_url`](TestIssuer::oauth_metadata_url). Every path is
+    /// counted, so this also shows that some other URL was never requested.
+    ///
+    /// ```
+    /// use verifier_testkit::{Layout, TestIssuer};
+    ///
+    /// let issuer = TestIssuer::builder().path("/realms/acme").discovery(Layout::Rfc8414).start();
+    /// assert_eq!(issuer.discovery_fetch_count_at(&issuer.discovery_url()), 0);
+    /// assert_eq!(issuer.discovery_fetch_count_at("/.well-known/oauth-authorization-server/realms/acme"), 0);
+    /// ```
+    pub fn discovery_fetch_count_at(&self, path: &str) -> usize {
+        let path = self.request_path(path);
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        self.shared
+            .state()
+            .gets_by_path
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// A [`TokenBuilder`] for [`default_key`](TestIssuer::default_key) with
@@ -690,11 +931,7 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
             return finish(stream);
         }
     };
-    let route = match path.as_str() {
-        "/jwks.json" => Route::Jwks,
-        "/.well-known/openid-configuration" => Route::Discovery,
-        _ => Route::NotFound,
-    };
+    let route = shared.route(&path);
     if route != Route::NotFound && method != "GET" {
         let _ = respond(
             &mut stream,
@@ -705,14 +942,12 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
         );
         return finish(stream);
     }
+    if method == "GET" {
+        *shared.state().gets_by_path.entry(path.clone()).or_insert(0) += 1;
+    }
     match route {
         Route::Jwks => serve_jwks(stream, shared),
-        Route::Discovery => {
-            shared.discovery_fetches.fetch_add(1, Ordering::SeqCst);
-            let body = serde_json::to_vec(&shared.discovery_document()).expect("JSON");
-            let _ = respond(&mut stream, 200, "application/json", Length::Exact, &body);
-            finish(stream);
-        }
+        Route::Metadata { served } => serve_metadata(stream, shared, &path, served),
         Route::NotFound => {
             let _ = respond(
                 &mut stream,
@@ -729,22 +964,57 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
 #[derive(PartialEq, Eq)]
 enum Route {
     Jwks,
-    Discovery,
+    /// One of the two metadata URLs; `served` if the layout serves it.
+    Metadata {
+        served: bool,
+    },
     NotFound,
 }
 
-fn serve_jwks(mut stream: TcpStream, shared: &Shared) {
+fn serve_jwks(stream: TcpStream, shared: &Shared) {
     shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
     let (fault, delay, extra) = {
         let state = shared.state();
         (state.fault.clone(), state.delay, state.jwks_headers.clone())
     };
+    let body = || serde_json::to_vec(&shared.jwks_document()).expect("JSON serialization");
+    serve(stream, shared, fault, delay, &extra, true, &body);
+}
+
+fn serve_metadata(stream: TcpStream, shared: &Shared, path: &str, served: bool) {
+    shared.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    let (fault, delay) = {
+        let state = shared.state();
+        let fault = state
+            .discovery_faults_at
+            .get(path)
+            .or(state.discovery_fault.as_ref())
+            .cloned();
+        (fault, state.discovery_delay)
+    };
+    let body = || serde_json::to_vec(&shared.discovery_document()).expect("JSON serialization");
+    serve(stream, shared, fault, delay, &[], served, &body);
+}
+
+/// Waits `delay`, then answers with `fault` if any, else 200 with the JSON
+/// `body` if `served`, else 404. The body is built after the delay, from the
+/// state at that moment (a declared-length fault sends it even if not `served`).
+fn serve(
+    mut stream: TcpStream,
+    shared: &Shared,
+    fault: Option<Fault>,
+    delay: Duration,
+    extra: &[(String, String)],
+    served: bool,
+    body: &dyn Fn() -> Vec<u8>,
+) {
     if !delay.is_zero() && shared.sleep_unless_stopped(delay) {
         return; // Issuer dropped: close without a response.
     }
     let json = "application/json";
     let (status, content_type, length, body) = match fault {
-        None => (200, json, Length::Exact, jwks_body(shared)),
+        None if served => (200, json, Length::Exact, body()),
+        None => (404, "text/plain", Length::Exact, b"not found\n".to_vec()),
         Some(Fault::Status(status)) => (
             status,
             "text/plain",
@@ -753,20 +1023,14 @@ fn serve_jwks(mut stream: TcpStream, shared: &Shared) {
         ),
         Some(Fault::Body(body)) => (200, json, Length::Exact, body),
         Some(Fault::BodyWithoutLength(body)) => (200, json, Length::CloseDelimited, body),
-        Some(Fault::DeclaredLength(declared)) => {
-            (200, json, Length::Declared(declared), jwks_body(shared))
-        }
+        Some(Fault::DeclaredLength(declared)) => (200, json, Length::Declared(declared), body()),
         Some(Fault::DropConnection) => {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
     };
-    let _ = respond_with(&mut stream, status, content_type, length, &body, &extra);
+    let _ = respond_with(&mut stream, status, content_type, length, &body, extra);
     finish(stream);
-}
-
-fn jwks_body(shared: &Shared) -> Vec<u8> {
-    serde_json::to_vec(&shared.jwks_document()).expect("JSON serialization")
 }
 
 enum Length {

@@ -315,6 +315,23 @@ impl TestKey {
         }
     }
 
+    /// The RFC 7638 JWK SHA-256 thumbprint of the public key, base64url without
+    /// padding: [`jwk_thumbprint`] of [`public_jwk`](TestKey::public_jwk) (the
+    /// value a `cnf.jkt` claim or a DPoP binding carries).
+    ///
+    /// ```
+    /// use verifier_testkit::{jwk_thumbprint, Alg, TestKey};
+    ///
+    /// let key = TestKey::generate(Alg::ES256, "p");
+    /// assert_eq!(key.thumbprint().len(), 43);
+    /// assert_eq!(Some(key.thumbprint()), jwk_thumbprint(&key.public_jwk()));
+    /// // The kid is not part of it.
+    /// assert_eq!(key.with_kid("other").thumbprint(), key.thumbprint());
+    /// ```
+    pub fn thumbprint(&self) -> String {
+        jwk_thumbprint(&self.public_jwk()).expect("a TestKey's JWK has its required members")
+    }
+
     /// The public key in the form aws-lc-rs verification takes: DER `RSAPublicKey` for
     /// RSA, the uncompressed point for EC, the 32 raw bytes for Ed25519. Handy for a raw
     /// baseline, e.g. `aws_lc_rs::signature::ParsedPublicKey::new(alg, key.public_key_bytes())`.
@@ -492,4 +509,52 @@ fn rsa_jwk(kid: &str, n: &[u8], e: &[u8]) -> Value {
         "n": b64(n),
         "e": b64(e),
     })
+}
+
+/// The RFC 7638 thumbprint of a public JWK: SHA-256 over the JSON object of the
+/// required members only, in lexicographic order and without whitespace (RSA
+/// `e`, `kty`, `n`; EC `crv`, `kty`, `x`, `y`; OKP `crv`, `kty`, `x`), encoded
+/// base64url without padding. Other members (`kid`, `use`, `alg`, ...) do not
+/// count. `None` if `kty` is not one of these or a required member is not a
+/// string.
+///
+/// ```
+/// use serde_json::json;
+/// use verifier_testkit::jwk_thumbprint;
+///
+/// // RFC 7638 §3.1.
+/// let jwk = json!({
+///     "kty": "RSA",
+///     "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+///     "e": "AQAB",
+///     "alg": "RS256",
+///     "kid": "2011-04-29"
+/// });
+/// assert_eq!(
+///     jwk_thumbprint(&jwk).as_deref(),
+///     Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+/// );
+/// assert_eq!(jwk_thumbprint(&json!({"kty": "oct", "k": "AA"})), None);
+/// ```
+pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
+    let members: &[&str] = match jwk.get("kty")?.as_str()? {
+        "RSA" => &["e", "kty", "n"],
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return None,
+    };
+    // Built by hand: the member order must not depend on serde_json's map type.
+    let mut canonical = String::from("{");
+    for (i, name) in members.iter().enumerate() {
+        let value = jwk.get(*name)?.as_str()?;
+        if i > 0 {
+            canonical.push(',');
+        }
+        canonical.push_str(&Value::from(*name).to_string());
+        canonical.push(':');
+        canonical.push_str(&Value::from(value).to_string());
+    }
+    canonical.push('}');
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    Some(b64(digest.as_ref()))
 }

@@ -10,8 +10,12 @@
 //!   DER-form ECDSA signatures and "right kid, wrong key" forgeries.
 //! * [`TestIssuer`]: an HTTP server on std threads serving
 //!   `/jwks.json` and `/.well-known/openid-configuration`, with key rotation,
-//!   overridable documents, injectable [`Fault`]s, delays and a fetch
-//!   counter. It needs no async runtime, so it works in sync and async tests.
+//!   overridable documents, injectable [`Fault`]s, delays and fetch
+//!   counters. It needs no async runtime, so it works in sync and async tests.
+//!   [`TestIssuer::builder`] sets an issuer path and where the metadata is
+//!   served ([`Layout`]: OIDC, RFC 8414, both or neither).
+//! * [`conformance`]: the tokens an API must refuse, and a strict
+//!   `WWW-Authenticate` parser ([`conformance::challenge_parser`]).
 //! * [`TestClock`]: a manual clock for the verifier (`AuthConfigBuilder::clock`), so
 //!   tests move past a TTL, a cooldown, a backoff or a token's `exp` without sleeping.
 //!
@@ -43,7 +47,7 @@
 
 mod alg;
 mod clock;
-mod conformance;
+pub mod conformance;
 mod issuer;
 mod key;
 #[cfg(feature = "legacy-rsa")]
@@ -53,8 +57,8 @@ mod token;
 pub use alg::Alg;
 pub use clock::TestClock;
 pub use conformance::RefusedToken;
-pub use issuer::{Fault, TestIssuer};
-pub use key::TestKey;
+pub use issuer::{Fault, Layout, TestIssuer, TestIssuerBuilder};
+pub use key::{jwk_thumbprint, TestKey};
 pub use token::TokenBuilder;
 
 /// The `aud` claim of tokens made by [`TestIssuer::token`].

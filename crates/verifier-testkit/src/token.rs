@@ -97,6 +97,37 @@ impl TokenBuilder {
         self
     }
 
+    /// Sets the `typ` header (sugar for `header("typ", json!(typ))`), e.g.
+    /// `"at+jwt"` for an RFC 9068 access token. The default is `"JWT"`.
+    ///
+    /// ```
+    /// use verifier_testkit::{Alg, TestKey, TokenBuilder};
+    ///
+    /// let key = TestKey::generate(Alg::RS256, "r");
+    /// let token = TokenBuilder::new(&key).typ("at+jwt").build();
+    /// # let _ = token;
+    /// ```
+    pub fn typ(self, typ: &str) -> Self {
+        self.header("typ", Value::from(typ))
+    }
+
+    /// Sets the `cnf` claim to `{"jkt": key.thumbprint()}` (RFC 9449 §6.1): the
+    /// token is bound to `key`, e.g. the key a DPoP proof is signed with.
+    ///
+    /// ```
+    /// use verifier_testkit::{Alg, TestIssuer, TestKey};
+    ///
+    /// let issuer = TestIssuer::start();
+    /// let proof_key = TestKey::generate(Alg::ES256, "dpop");
+    /// let token = issuer.token().cnf_jkt(&proof_key).build();
+    /// # let _ = token;
+    /// ```
+    pub fn cnf_jkt(self, key: &TestKey) -> Self {
+        let mut cnf = Map::new();
+        cnf.insert("jkt".to_owned(), Value::from(key.thumbprint()));
+        self.claim("cnf", Value::Object(cnf))
+    }
+
     /// Removes a header member (e.g. `kid` or `alg`).
     ///
     /// ```

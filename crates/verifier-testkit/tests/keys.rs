@@ -5,7 +5,7 @@ mod common;
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use common::{unb64, verify_with_jwk};
-use verifier_testkit::{Alg, TestKey};
+use verifier_testkit::{jwk_thumbprint, Alg, TestKey};
 
 const MSG: &[u8] = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0";
 
@@ -281,4 +281,80 @@ fn types_are_send_and_sync() {
     check::<verifier_testkit::TokenBuilder>();
     check::<verifier_testkit::TestIssuer>();
     check::<verifier_testkit::Fault>();
+}
+
+/// RFC 7638 §3.1: the example RSA key and its thumbprint.
+#[test]
+fn thumbprint_matches_rfc7638_example() {
+    let jwk = serde_json::json!({
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29"
+    });
+    assert_eq!(
+        jwk_thumbprint(&jwk).as_deref(),
+        Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+    );
+}
+
+/// RFC 8037 Appendix A.3: the Ed25519 example key's thumbprint.
+#[test]
+fn thumbprint_matches_rfc8037_example() {
+    let jwk = serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+    });
+    assert_eq!(
+        jwk_thumbprint(&jwk).as_deref(),
+        Some("kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+    );
+}
+
+#[test]
+fn thumbprint_covers_only_the_required_members_in_order() {
+    use aws_lc_rs::digest::{digest, SHA256};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    for &alg in &[Alg::RS256, Alg::ES256, Alg::ES384, Alg::ES512, Alg::EdDSA] {
+        let key = TestKey::generate(alg, "a");
+        let jwk = key.public_jwk();
+        let s = |name: &str| jwk[name].as_str().unwrap().to_owned();
+        let canonical = match s("kty").as_str() {
+            "RSA" => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n")),
+            "EC" => format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                s("crv"),
+                s("x"),
+                s("y")
+            ),
+            _ => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, s("x")),
+        };
+        let want = URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()));
+        assert_eq!(key.thumbprint(), want, "{alg}");
+        // kid, use and alg do not count; another key of the same kind differs.
+        assert_eq!(key.with_kid("b").thumbprint(), want);
+        assert_eq!(
+            jwk_thumbprint(&key.public_jwk_with_alg("XX")),
+            Some(want.clone())
+        );
+        assert_ne!(TestKey::generate(alg, "a").thumbprint(), want);
+    }
+}
+
+#[test]
+fn thumbprint_of_an_unusable_jwk_is_none() {
+    use serde_json::json;
+    for jwk in [
+        json!({"kty": "oct", "k": "AA"}),
+        json!({"kty": "RSA", "n": "AA"}),
+        json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": 5}),
+        json!({"crv": "Ed25519", "x": "AA"}),
+        json!("RSA"),
+    ] {
+        assert_eq!(jwk_thumbprint(&jwk), None, "{jwk}");
+    }
 }

@@ -243,3 +243,27 @@ fn issuer_token_for_other_key() {
     assert_eq!(header["kid"], "ed-1");
     assert_eq!(claims["iss"], issuer.issuer());
 }
+
+#[test]
+fn typ_sets_the_header_and_keeps_the_others() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().typ("at+jwt").build();
+    let (header, _, _) = segments(&token);
+    assert_eq!(
+        json_of(&header),
+        json!({"alg": "RS256", "typ": "at+jwt", "kid": "test-rs256"})
+    );
+    verify_token(&issuer.default_key().public_jwk(), Alg::RS256, &token).unwrap();
+}
+
+#[test]
+fn cnf_jkt_binds_the_token_to_a_key() {
+    let issuer = TestIssuer::start();
+    let proof_key = TestKey::generate(Alg::ES256, "dpop");
+    let token = issuer.token().cnf_jkt(&proof_key).build();
+    let (_, payload, _) = segments(&token);
+    let claims = json_of(&payload);
+    assert_eq!(claims["cnf"], json!({"jkt": proof_key.thumbprint()}));
+    assert_eq!(claims["iss"], issuer.issuer());
+    assert_ne!(proof_key.thumbprint(), issuer.default_key().thumbprint());
+}

@@ -1,6 +1,9 @@
 //! Tokens that an API in front of a [`TestIssuer`] must refuse with 401, and the exact
 //! RFC 6750 challenge it must answer with: one list shared by every integration's tests,
-//! and usable for checking your own API.
+//! and usable for checking your own API. [`challenge_parser`] checks the structure of
+//! any `WWW-Authenticate` value.
+
+pub mod challenge_parser;
 
 use serde_json::json;
 
