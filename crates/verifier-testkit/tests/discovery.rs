@@ -234,7 +234,7 @@ fn discovery_faults_hit_both_urls_and_not_the_jwks() {
 
 #[test]
 fn a_fault_for_one_url_takes_precedence() {
-    // DS5 style: the OIDC URL answers 403, the RFC 8414 one serves.
+    // The fallback scenario: the OIDC URL answers 403, the RFC 8414 one serves.
     let issuer = TestIssuer::builder()
         .path("/t")
         .discovery(Layout::Both)
