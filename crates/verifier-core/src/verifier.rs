@@ -81,7 +81,7 @@ impl Policy {
         claims::validate(&token.payload, &self.config, self.now())?;
         let claims = Claims::new(token.payload, self.names.clone());
         if let Some(cache) = &self.cache {
-            cache.insert(raw.trim_ascii(), &claims, generation, self.now());
+            cache.insert(raw.trim_ascii(), &claims, generation);
         }
         Ok(claims)
     }
