@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use verifier_core::bearer::ErrorResponse;
 use verifier_core::AuthError;
@@ -24,6 +25,12 @@ use verifier_core::AuthError;
 ///
 /// let rejection = AuthRejection::new(AuthError::new(ErrorCode::TokenExpired), Some("api".into()));
 /// assert_eq!(rejection.error().code(), ErrorCode::TokenExpired);
+/// // Like axum's own rejections:
+/// assert_eq!(rejection.status(), 401);
+/// assert_eq!(
+///     rejection.body_text(),
+///     r#"{"code":"token_expired","detail":"Token is expired"}"#
+/// );
 /// let response = rejection.into_response();
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(
@@ -56,6 +63,18 @@ impl AuthRejection {
     /// The realm used in the challenge.
     pub fn realm(&self) -> Option<&str> {
         self.realm.as_deref()
+    }
+
+    /// The status it answers with (like axum's own rejections' `status()`): 400, 401,
+    /// 403 or 503.
+    pub fn status(&self) -> StatusCode {
+        self.error.status()
+    }
+
+    /// The body it answers with (like axum's own rejections' `body_text()`): the JSON
+    /// `{"code": "...", "detail": "..."}`.
+    pub fn body_text(&self) -> String {
+        self.error_response().body
     }
 
     /// The response parts (status, headers, body) this rejection answers with.
