@@ -165,6 +165,25 @@ impl Trace {
     fn succeeded(&self) {
         self.at.borrow_mut().take();
     }
+
+    /// Deserializes `value` (at `path`) with `seed`, recording the outcome.
+    fn visit<'de, S: DeserializeSeed<'de>>(
+        &self,
+        seed: S,
+        value: &'de Value,
+        path: String,
+    ) -> Result<S::Value, serde_json::Error> {
+        let result = seed.deserialize(Node {
+            value,
+            path: path.clone(),
+            trace: self,
+        });
+        match &result {
+            Ok(_) => self.succeeded(),
+            Err(_) => self.failed(&path, value),
+        }
+        result
+    }
 }
 
 /// A JSON value that records the path of a failure beneath it.
@@ -359,16 +378,7 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         let Some((value, path)) = self.pending.take() else {
             return Err(de::Error::custom("value is missing"));
         };
-        let result = seed.deserialize(Node {
-            value,
-            path: path.clone(),
-            trace: self.trace,
-        });
-        match &result {
-            Ok(_) => self.trace.succeeded(),
-            Err(_) => self.trace.failed(&path, value),
-        }
-        result
+        self.trace.visit(seed, value, path)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -394,21 +404,7 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
             return Ok(None);
         };
         let path = format!("{}[{index}]", self.path);
-        let result = seed.deserialize(Node {
-            value,
-            path: path.clone(),
-            trace: self.trace,
-        });
-        match result {
-            Ok(element) => {
-                self.trace.succeeded();
-                Ok(Some(element))
-            }
-            Err(e) => {
-                self.trace.failed(&path, value);
-                Err(e)
-            }
-        }
+        self.trace.visit(seed, value, path).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
