@@ -66,6 +66,26 @@ pub enum ErrorCode {
     /// members, too large, an `issuer` other than the configured one, or a missing,
     /// invalid or insecure `jwks_uri` (503).
     DiscoveryError,
+    /// The header `typ` is not accepted by the access-token profile: an explicitly typed
+    /// non-access JWT (`dpop+jwt`, `logout+jwt`, `secevent+jwt`), or anything but
+    /// `at+jwt` under the RFC 9068 profile (401).
+    InvalidTokenType,
+    /// The DPoP proof is missing, malformed, badly signed, stale, or does not match the
+    /// request or the access token (401; RFC 9449).
+    InvalidDpopProof,
+    /// The DPoP proof was already used (401).
+    DpopProofReplayed,
+    /// The DPoP proof lacks a current server nonce; the response carries one in
+    /// `DPoP-Nonce` (401; RFC 9449 §9).
+    UseDpopNonce,
+    /// The token's `cnf.jkt` does not name the DPoP proof's key, or the token is not
+    /// bound at all (401).
+    DpopBindingMismatch,
+    /// A DPoP-bound token was presented as a Bearer token (401; RFC 9449 §7.2).
+    DpopBoundToken,
+    /// The DPoP replay cache is full of live entries, or the shared replay store failed
+    /// (503).
+    DpopReplayCacheFull,
 }
 
 impl ErrorCode {
@@ -92,6 +112,13 @@ impl ErrorCode {
         ErrorCode::InvalidRequest,
         ErrorCode::DiscoveryFailed,
         ErrorCode::DiscoveryError,
+        ErrorCode::InvalidTokenType,
+        ErrorCode::InvalidDpopProof,
+        ErrorCode::DpopProofReplayed,
+        ErrorCode::UseDpopNonce,
+        ErrorCode::DpopBindingMismatch,
+        ErrorCode::DpopBoundToken,
+        ErrorCode::DpopReplayCacheFull,
     ];
 
     /// The stable snake_case name, e.g. `"invalid_signature"`.
@@ -117,6 +144,13 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::DiscoveryFailed => "discovery_failed",
             ErrorCode::DiscoveryError => "discovery_error",
+            ErrorCode::InvalidTokenType => "invalid_token_type",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::DpopProofReplayed => "dpop_proof_replayed",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::DpopBindingMismatch => "dpop_binding_mismatch",
+            ErrorCode::DpopBoundToken => "dpop_bound_token",
+            ErrorCode::DpopReplayCacheFull => "dpop_replay_cache_full",
         }
     }
 
@@ -131,7 +165,8 @@ impl ErrorCode {
             ErrorCode::JwksFetchFailed
             | ErrorCode::JwksError
             | ErrorCode::DiscoveryFailed
-            | ErrorCode::DiscoveryError => StatusCode::SERVICE_UNAVAILABLE,
+            | ErrorCode::DiscoveryError
+            | ErrorCode::DpopReplayCacheFull => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -159,6 +194,45 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "Multiple credentials",
             ErrorCode::DiscoveryFailed => "Authorization server metadata fetch failed",
             ErrorCode::DiscoveryError => "Authorization server metadata is unusable",
+            ErrorCode::InvalidTokenType => "Invalid token type",
+            ErrorCode::InvalidDpopProof => "Invalid DPoP proof",
+            ErrorCode::DpopProofReplayed => "DPoP proof replayed",
+            ErrorCode::UseDpopNonce => "Resource server requires nonce in DPoP proof",
+            ErrorCode::DpopBindingMismatch => "Invalid DPoP key binding",
+            ErrorCode::DpopBoundToken => "DPoP-bound token requires the DPoP scheme",
+            ErrorCode::DpopReplayCacheFull => "DPoP replay cache full",
+        }
+    }
+
+    /// The `error` parameter of this code's challenge (RFC 6750 §3, RFC 9449 §7.1), or
+    /// `None` when the challenge carries none: `missing_token` (RFC 6750 §3.1) and the
+    /// 503 codes (no challenge at all).
+    ///
+    /// `invalid_dpop_proof` and `dpop_proof_replayed` → `invalid_dpop_proof`;
+    /// `use_dpop_nonce` → `use_dpop_nonce`; `invalid_request` → `invalid_request`; every
+    /// other 401 → `invalid_token`; 403 → `insufficient_scope`.
+    ///
+    /// ```
+    /// use verifier_core::ErrorCode;
+    /// assert_eq!(ErrorCode::TokenExpired.challenge_error(), Some("invalid_token"));
+    /// assert_eq!(ErrorCode::InsufficientPermissions.challenge_error(), Some("insufficient_scope"));
+    /// assert_eq!(ErrorCode::DpopProofReplayed.challenge_error(), Some("invalid_dpop_proof"));
+    /// assert_eq!(ErrorCode::MissingToken.challenge_error(), None);
+    /// assert_eq!(ErrorCode::JwksFetchFailed.challenge_error(), None);
+    /// ```
+    pub const fn challenge_error(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::MissingToken => None,
+            ErrorCode::InvalidDpopProof | ErrorCode::DpopProofReplayed => {
+                Some("invalid_dpop_proof")
+            }
+            ErrorCode::UseDpopNonce => Some("use_dpop_nonce"),
+            code => match code.status() {
+                StatusCode::UNAUTHORIZED => Some("invalid_token"),
+                StatusCode::FORBIDDEN => Some("insufficient_scope"),
+                StatusCode::BAD_REQUEST => Some("invalid_request"),
+                _ => None,
+            },
         }
     }
 

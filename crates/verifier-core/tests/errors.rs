@@ -35,6 +35,21 @@ fn the_table() {
             503,
             "Authorization server metadata is unusable",
         ),
+        ("invalid_token_type", 401, "Invalid token type"),
+        ("invalid_dpop_proof", 401, "Invalid DPoP proof"),
+        ("dpop_proof_replayed", 401, "DPoP proof replayed"),
+        (
+            "use_dpop_nonce",
+            401,
+            "Resource server requires nonce in DPoP proof",
+        ),
+        ("dpop_binding_mismatch", 401, "Invalid DPoP key binding"),
+        (
+            "dpop_bound_token",
+            401,
+            "DPoP-bound token requires the DPoP scheme",
+        ),
+        ("dpop_replay_cache_full", 503, "DPoP replay cache full"),
     ];
     assert_eq!(ErrorCode::ALL.len(), table.len());
     for (code, (name, status, message)) in ErrorCode::ALL.iter().zip(table) {
@@ -259,4 +274,25 @@ fn two_authorization_fields_are_invalid_request() {
         resp.headers[0].1,
         r#"Bearer error="invalid_request", error_description="Multiple credentials""#
     );
+}
+
+/// `challenge_error` for every code (SPEC-2 §0.3): the DPoP proof codes have their own
+/// `error`, the rest follow the status, and codes without a challenge have none.
+#[test]
+fn challenge_error_for_every_code() {
+    for &code in ErrorCode::ALL {
+        let expected = match code.as_str() {
+            "missing_token" => None,
+            "invalid_dpop_proof" | "dpop_proof_replayed" => Some("invalid_dpop_proof"),
+            "use_dpop_nonce" => Some("use_dpop_nonce"),
+            "invalid_request" => Some("invalid_request"),
+            _ => match code.status().as_u16() {
+                401 => Some("invalid_token"),
+                403 => Some("insufficient_scope"),
+                503 => None,
+                other => panic!("{code:?} has status {other}"),
+            },
+        };
+        assert_eq!(code.challenge_error(), expected, "{code:?}");
+    }
 }
