@@ -33,6 +33,7 @@ mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod health;
 pub mod jwks;
 mod keys;
 mod mismatch;
@@ -43,8 +44,9 @@ mod verifier;
 pub use alg::Algorithm;
 pub use claims::{Claims, FromClaims};
 pub use clock::{Clock, SystemClock};
-pub use config::{AuthConfig, AuthConfigBuilder};
+pub use config::{AuthConfig, AuthConfigBuilder, KeySource};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
+pub use health::{Health, IssuerHealth};
 #[cfg(feature = "blocking")]
 pub use jwks::JwksClient;
 pub use jwks::{AsyncJwksClient, JwksStats};

@@ -7,6 +7,7 @@ use crate::cache::TokenCache;
 use crate::claims::{self, ClaimNames, Claims};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
+use crate::health::Health;
 use crate::jwks::{AsyncJwksClient, JwksStats};
 use crate::keys::SigningKey;
 use crate::token::{self, UnverifiedToken};
@@ -202,9 +203,19 @@ impl AsyncJwtVerifier {
         self.jwks.get_signing_key(kid, refresh).await
     }
 
-    /// True when at least one usable key can be had; never errors.
+    /// True when at least one usable key can be had (and, when keys are discovered, a
+    /// usable metadata document); never errors.
     pub async fn healthcheck(&self, refresh: bool) -> bool {
         self.jwks.healthcheck(refresh).await
+    }
+
+    /// Readiness that says why: [`healthcheck(false)`](Self::healthcheck) per issuer
+    /// (fetching what is missing), with the state of its metadata and key-set
+    /// lifecycles. `Serialize`, for a readiness endpoint's body.
+    pub async fn health(&self) -> Health {
+        let ready = self.jwks.healthcheck(false).await;
+        let issuer = self.jwks.issuer_health(self.policy.config.issuer(), ready);
+        Health::of(vec![issuer])
     }
 
     /// Lifecycle counters, for health endpoints.
@@ -320,9 +331,17 @@ mod blocking {
             self.jwks.get_signing_key(kid, refresh)
         }
 
-        /// True when at least one usable key can be had; never errors.
+        /// True when at least one usable key can be had (and, when keys are discovered,
+        /// a usable metadata document); never errors.
         pub fn healthcheck(&self, refresh: bool) -> bool {
             self.jwks.healthcheck(refresh)
+        }
+
+        /// Readiness that says why (see [`AsyncJwtVerifier::health`]).
+        pub fn health(&self) -> Health {
+            let ready = self.jwks.healthcheck(false);
+            let issuer = self.jwks.issuer_health(self.policy.config.issuer(), ready);
+            Health::of(vec![issuer])
         }
 
         /// Lifecycle counters, for health endpoints.

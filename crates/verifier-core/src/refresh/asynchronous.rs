@@ -40,6 +40,8 @@ pub(crate) trait Owner: Send + Sync + 'static {
     type Doc: Document;
     /// Its lifecycle.
     fn lifecycle(&self) -> &Lifecycle<AsyncFlight<Self::Doc>, Self::Doc>;
+    /// Told about each document a refresh installs (after the lock is released).
+    fn installed(&self, _snapshot: &super::Snapshot<Self::Doc>) {}
 }
 
 /// Ends an async refresh as failed if its task is dropped before it finishes: aborted,
@@ -104,7 +106,14 @@ where
         let outcome = fetched.and_then(|(status, body)| life.parse(&body).map(|doc| (status, doc)));
         let mut st = life.lock();
         guard.done = true;
-        life.finish(&mut st, generation, started, outcome)
+        let result = life.finish(&mut st, generation, started, outcome);
+        drop(st);
+        if let Ok(snapshot) = &result {
+            if snapshot.generation == generation {
+                owner.installed(snapshot);
+            }
+        }
+        result
     });
     let abort = task.abort_handle();
     let shared = async move {
