@@ -99,8 +99,10 @@ impl AsyncJwksClient {
     }
 
     /// A refreshed metadata document names `jwks_uri`: when it differs from the URL the
-    /// current key set came from, fetch from it now in the background (SPEC-2 §1.6).
-    /// The current set keeps serving until that fetch succeeds.
+    /// current key set came from, fetch from it in the background (SPEC-2 §1.6). The
+    /// current set keeps serving until that fetch succeeds. A fetch already in flight
+    /// may still be using the old URL: it is waited out first (by a task that holds
+    /// only a weak reference, so dropping the client still stops everything).
     fn jwks_uri_published(&self, jwks_uri: &url::Url) {
         let life = &self.inner.keys.life;
         let Some(from) = life.current().and(life.url()) else {
@@ -115,15 +117,38 @@ impl AsyncJwksClient {
             to = %jwks_uri,
             "jwks_uri changed: fetching the key set from the new URL"
         );
-        // Starts the refresh and returns at once (the current set is used meanwhile);
-        // the refresh runs as its own task.
-        let started = asynchronous::acquire(
+        let weak = Arc::downgrade(&self.inner);
+        let jwks_uri = jwks_uri.clone();
+        tokio::spawn(async move {
+            let pending = match weak.upgrade() {
+                Some(inner) => asynchronous::in_flight(&*inner),
+                None => return,
+            };
+            if let Some(pending) = pending {
+                let _ = pending.await;
+            }
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let client = AsyncJwksClient { inner };
+            if client.inner.keys.life.url().as_deref() != Some(&jwks_uri) {
+                client.refresh_behind();
+            }
+        });
+    }
+
+    /// Starts a refresh behind the current set (unless one is in flight) and returns at
+    /// once; the refresh runs as its own task.
+    fn refresh_behind(&self) {
+        let life = &self.inner.keys.life;
+        // With a current set this completes at once; without one (never the case here)
+        // the started refresh still runs when the waiter is dropped.
+        let _ = asynchronous::acquire(
             &self.inner,
             |st| life.refresh_behind(st, life.now()),
             || self.fetch(),
         )
         .now_or_never();
-        debug_assert!(started.is_some());
     }
 
     /// The fetch of one refresh: the static set, or the configured or discovered URL.

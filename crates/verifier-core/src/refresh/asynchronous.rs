@@ -130,6 +130,14 @@ where
     shared
 }
 
+/// The refresh in flight, to wait for without holding the owner (the task holds only a
+/// weak reference, so dropping the owner still aborts it).
+pub(crate) fn in_flight<O: Owner>(owner: &O) -> Option<SharedFetch<O::Doc>> {
+    let life = owner.lifecycle();
+    let st = life.lock();
+    st.in_flight.as_ref().map(|flight| flight.fetch.clone())
+}
+
 /// Decides under the lock with `decide`, then acts on it: uses the current document
 /// (owning a background refresh if one was started), fails, or waits (bounded by the
 /// lifecycle's wait limit) for the refresh in flight or a new one made by `fetch`.
