@@ -6,12 +6,13 @@
 //! ```
 //!
 //! Configuration comes from `AuthConfig::from_env()` (`OIDC_ISSUER`, `OIDC_AUDIENCE`,
-//! `OIDC_JWKS_URL`, ...) and `LISTEN_ADDR` (default `127.0.0.1:3000`). Without
-//! `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
+//! `OIDC_JWKS_URL` (unset: keys are discovered from the issuer's metadata), ...) and
+//! `LISTEN_ADDR` (default `127.0.0.1:3000`). Without `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
 //! tokens and curl commands.
 //!
 //! Routes (realm `api`):
-//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503.
+//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503;
+//!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
 
@@ -26,18 +27,17 @@ use axum::routing::get;
 use axum::{Json, Router};
 use oidc_jwt_verifier::axum::{Auth, Claims};
 use oidc_jwt_verifier::AsyncJwtVerifier;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// `GET /healthz`: readiness of the key set, without forcing a refresh.
+/// `GET /healthz`: readiness (`healthcheck(false)`: no forced refresh), and why.
 async fn healthz(State(auth): State<Auth>) -> (StatusCode, Json<Value>) {
-    if auth.verifier().healthcheck(false).await {
-        (StatusCode::OK, Json(json!({"status": "ok"})))
+    let health = auth.verifier().health().await;
+    let status = if health.ready {
+        StatusCode::OK
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable"})),
-        )
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(common::health_body(&health)))
 }
 
 /// `GET /me` (and `/admin`): the verified claims.

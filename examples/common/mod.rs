@@ -4,8 +4,8 @@
 use std::error::Error;
 
 use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
-use oidc_jwt_verifier::AuthConfig;
-use serde_json::json;
+use oidc_jwt_verifier::{AuthConfig, Health};
+use serde_json::{json, Value};
 
 /// The realm of every example.
 pub const REALM: &str = "api";
@@ -30,6 +30,15 @@ pub fn config() -> Result<(AuthConfig, Option<TestIssuer>), Box<dyn Error>> {
             Ok((config, Some(issuer)))
         }
     }
+}
+
+/// The body of `GET /healthz`: `{"status": "ok" | "unavailable"}` plus the readiness
+/// view (`ready`, and per issuer its metadata and key-set state and last error).
+pub fn health_body(health: &Health) -> Value {
+    let mut body = serde_json::to_value(health).unwrap_or_else(|_| json!({}));
+    let status = if health.ready { "ok" } else { "unavailable" };
+    body["status"] = json!(status);
+    body
 }
 
 /// Prints tokens from the test issuer and curl commands to try them.

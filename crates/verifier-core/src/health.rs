@@ -49,6 +49,17 @@ pub struct IssuerHealth {
     pub last_error: Option<ErrorCode>,
 }
 
+/// Not ready, nothing known: what a readiness check reports when it could not run (a
+/// blocking check whose thread pool task was cancelled).
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            ready: false,
+            issuers: Vec::new(),
+        }
+    }
+}
+
 impl Health {
     pub(crate) fn of(issuers: Vec<IssuerHealth>) -> Health {
         Health {
