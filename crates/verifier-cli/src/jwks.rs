@@ -126,7 +126,7 @@ struct Report<'a> {
 
 /// One usable key.
 #[derive(Serialize)]
-struct KeyRow {
+pub(crate) struct KeyRow {
     kid: String,
     kty: &'static str,
     crv: Option<&'static str>,
@@ -137,7 +137,7 @@ struct KeyRow {
 }
 
 impl KeyRow {
-    fn new(key: &SigningKey) -> Self {
+    pub(crate) fn new(key: &SigningKey) -> Self {
         KeyRow {
             kid: key.kid().to_owned(),
             kty: key.key_type(),
