@@ -5,10 +5,11 @@
 //! cargo run --example axum_api --features axum,testkit
 //! ```
 //!
-//! Configuration comes from `AuthConfig::from_env()` (`OIDC_ISSUER`, `OIDC_AUDIENCE`,
-//! `OIDC_JWKS_URL` (unset: keys are discovered from the issuer's metadata), ...) and
-//! `LISTEN_ADDR` (default `127.0.0.1:3000`). Without `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
-//! tokens and curl commands.
+//! Configuration comes from `VerifierConfig::from_env()` (`OIDC_ISSUER`, or
+//! `OIDC_ISSUERS` for several issuers, `OIDC_AUDIENCE`, `OIDC_JWKS_URL` (unset: keys are
+//! discovered from the issuer's metadata), ...) and `LISTEN_ADDR` (default
+//! `127.0.0.1:3000`). Without `OIDC_ISSUER` or `OIDC_ISSUERS`, a test issuer starts
+//! in-process and the example prints ready-to-use tokens and curl commands.
 //!
 //! Routes (realm `api`):
 //! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503;
@@ -51,7 +52,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // Real identity provider from the environment, or the in-process test issuer.
     let (config, demo_issuer) = common::config()?;
 
-    let auth = Auth::new(AsyncJwtVerifier::new(config)?).with_realm(common::REALM);
+    let auth = Auth::new(AsyncJwtVerifier::from_config(config)?).with_realm(common::REALM);
     let app = Router::new()
         .route("/healthz", get(healthz))
         // The `Claims` extractor finds the verifier in the state.

@@ -192,3 +192,40 @@ fn example_servers_discover_keys_and_health_says_why() {
         assert_eq!(down.fetch_count(), 0, "{name}");
     }
 }
+
+/// Issue 12: `OIDC_ISSUERS` serves several issuers (keys discovered); a token from either
+/// verifies, one from an unlisted issuer is 401 `invalid_issuer`, and `/healthz` lists
+/// both issuers.
+#[test]
+fn example_servers_serve_several_issuers() {
+    for name in ["axum_api", "actix_api", "tower_api"] {
+        let a = TestIssuer::start();
+        let b = TestIssuer::builder().path("/realms/b").start();
+        let stranger = TestIssuer::start();
+        let mut issuers = a.issuer();
+        issuers.push_str(", ");
+        issuers.push_str(&b.issuer());
+        let server = start_with(
+            name,
+            &a,
+            &[
+                // `start_with` sets OIDC_ISSUER; several issuers replace it.
+                ("OIDC_ISSUER", String::new()),
+                ("OIDC_ISSUERS", issuers),
+            ],
+        );
+        for issuer in [&a, &b] {
+            let (status, body) = get(&server.addr, "/me", Some(&issuer.token().build()));
+            assert_eq!(status, 200, "{name}: {body}");
+        }
+        let (status, body) = get(&server.addr, "/me", Some(&stranger.token().build()));
+        assert_eq!(status, 401, "{name}: {body}");
+        assert!(body.contains("invalid_issuer"), "{name}: {body}");
+        assert_eq!(stranger.fetch_count() + stranger.discovery_fetch_count(), 0);
+        let (status, body) = get(&server.addr, "/healthz", None);
+        assert_eq!(status, 200, "{name}: {body}");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["issuers"][0]["issuer"], json!(a.issuer()), "{name}");
+        assert_eq!(health["issuers"][1]["issuer"], json!(b.issuer()), "{name}");
+    }
+}

@@ -18,11 +18,13 @@ use crate::discovery::Discovery;
 mod builder;
 mod env;
 mod fields;
+mod issuers;
 mod kind;
 mod serde;
 mod table;
 
 pub use builder::AuthConfigBuilder;
+pub use issuers::{VerifierConfig, MAX_ISSUERS};
 
 /// Everything a verifier needs to know, validated once.
 ///
