@@ -41,8 +41,10 @@ mod token;
 mod verifier;
 
 pub use alg::Algorithm;
+pub use claims::ClaimPath;
 pub use claims::{Claims, FromClaims};
 pub use clock::{Clock, SystemClock};
+pub use config::AudienceMode;
 pub use config::{AuthConfig, AuthConfigBuilder};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
 #[cfg(feature = "blocking")]

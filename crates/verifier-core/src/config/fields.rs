@@ -11,8 +11,10 @@
 
 use std::time::Duration;
 
+use super::kind::Mode;
 use super::kind::{Algs, Count, Flag, List, Secs, Text, Words};
 use super::table::config_table;
+use super::AudienceMode;
 use crate::alg::Algorithm;
 
 config_table! {
@@ -39,6 +41,9 @@ config_table! {
     jwks_backoff_initial:       Secs,   "OIDC_JWKS_BACKOFF_INITIAL_S",      default Duration::from_secs(1);
     jwks_backoff_max:           Secs,   "OIDC_JWKS_BACKOFF_MAX_S",          default Duration::from_secs(60);
     verified_token_cache:       Count,  "OIDC_VERIFIED_TOKEN_CACHE",        default 0;
+    allowed_clients:            List,   "OIDC_ALLOWED_CLIENTS",             default Vec::new();
+    audience_mode:              Mode,   "OIDC_AUDIENCE_MODE",               default AudienceMode::Aud;
+    required_token_use:         Text,   "OIDC_REQUIRED_TOKEN_USE",          optional;
 }
 
 #[cfg(test)]
