@@ -241,6 +241,30 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// The AWS Cognito access-token preset: [`AudienceMode::AudOrClientId`] (Cognito
+    /// access tokens carry `client_id`, no `aud`) and
+    /// [`required_token_use`](Self::required_token_use) `access`, so Cognito ID tokens
+    /// (`token_use: id`) are refused with `invalid_token_type`. The audiences are the
+    /// app client ids. Environment: `OIDC_AUDIENCE_MODE=aud_or_client_id` and
+    /// `OIDC_REQUIRED_TOKEN_USE=access`.
+    ///
+    /// ```
+    /// use verifier_core::{AudienceMode, AuthConfig};
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example")
+    ///     .audience("1example23456789")
+    ///     .jwks_url("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example/.well-known/jwks.json")
+    ///     .cognito()
+    ///     .build()?;
+    /// assert_eq!(config.audience_mode(), AudienceMode::AudOrClientId);
+    /// assert_eq!(config.required_token_use(), Some("access"));
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn cognito(self) -> Self {
+        self.audience_mode(AudienceMode::AudOrClientId)
+            .required_token_use("access")
+    }
+
     /// Adds a rule of the application's own over the verified claims; several run in
     /// the order added, the first error wins. Code only (like [`clock`](Self::clock)).
     ///
