@@ -13,6 +13,7 @@ mod config;
 mod decode;
 mod demo;
 mod escape;
+mod explain;
 mod human;
 mod input;
 mod jwks;
