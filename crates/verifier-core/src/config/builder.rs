@@ -7,7 +7,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::fields::Fields;
-use super::{is_loopback, AudienceMode, AuthConfig};
+use super::AudienceMode;
+use super::{is_loopback, AuthConfig};
 use crate::alg::Algorithm;
 use crate::claims::{ClaimNames, ClaimPath, ClaimRule, Claims};
 use crate::clock::{Clock, SystemClock};
