@@ -75,4 +75,16 @@ mod docs {
     mod cli {}
     #[doc = include_str!("../docs/benchmarks.md")]
     mod benchmarks {}
+    #[doc = include_str!("../docs/idp/auth0.md")]
+    mod idp_auth0 {}
+    #[doc = include_str!("../docs/idp/okta.md")]
+    mod idp_okta {}
+    #[doc = include_str!("../docs/idp/keycloak.md")]
+    mod idp_keycloak {}
+    #[doc = include_str!("../docs/idp/entra-id.md")]
+    mod idp_entra_id {}
+    #[doc = include_str!("../docs/idp/cognito.md")]
+    mod idp_cognito {}
+    #[doc = include_str!("../docs/idp/google.md")]
+    mod idp_google {}
 }

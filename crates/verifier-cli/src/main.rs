@@ -15,6 +15,7 @@ mod decode;
 mod demo;
 mod discover;
 mod escape;
+mod explain;
 mod human;
 mod input;
 mod jwks;

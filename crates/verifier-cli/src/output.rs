@@ -24,6 +24,9 @@ pub(crate) struct ErrorBody {
     status: u16,
     message: String,
     www_authenticate: Option<String>,
+    /// The facts behind a `verify` refusal ([`crate::explain`]), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
 }
 
 impl ErrorBody {
@@ -35,7 +38,16 @@ impl ErrorBody {
             www_authenticate: err
                 .www_authenticate(None)
                 .and_then(|v| v.to_str().ok().map(str::to_owned)),
+            details: None,
         }
+    }
+
+    /// With the facts behind the refusal (`error.details`), unless there are none.
+    pub(crate) fn with_details(mut self, facts: &crate::explain::Facts) -> Self {
+        if !facts.is_empty() {
+            self.details = Some(facts.json());
+        }
+        self
     }
 }
 

@@ -5,9 +5,10 @@ use verifier_core::{AsyncJwtVerifier, AuthError, Claims, ErrorCode};
 
 use crate::cli::{Format, VerifyArgs};
 use crate::escape;
+use crate::explain;
 use crate::human::{self, TimeClaim};
 use crate::input::{read_token, Token};
-use crate::output::{error_json, error_text, pretty};
+use crate::output::{causes, error_json, error_text, pretty, ErrorBody, ErrorDoc};
 use crate::{config, usage_error, Outcome};
 
 pub(crate) async fn run(args: VerifyArgs) -> Outcome {
@@ -33,7 +34,20 @@ pub(crate) async fn run(args: VerifyArgs) -> Outcome {
             accepted(&claims, args.format);
             Outcome::Success
         }
-        Err(err) => rejected(&err, args.format),
+        Err(err) => {
+            let keys = if explain::needs_keys(err.code()) {
+                Some(verifier.get_signing_keys(false).await)
+            } else {
+                None
+            };
+            let ctx = explain::Context {
+                config: verifier.config(),
+                keys,
+                now: human::now(),
+            };
+            let facts = explain::explain(&err, &token, &ctx);
+            rejected_with(&err, &facts, args.format)
+        }
     }
 }
 
@@ -68,6 +82,32 @@ fn summary(claims: &Claims) -> String {
         ));
     }
     format!("valid: {}", parts.join(", "))
+}
+
+/// A refusal with the facts behind it: the code, message and challenge, then one line per
+/// fact (text), or `error.details` (JSON).
+fn rejected_with(err: &AuthError, facts: &explain::Facts, format: Format) -> Outcome {
+    match format {
+        Format::Json => println!(
+            "{}",
+            pretty(&ErrorDoc {
+                error: ErrorBody::new(err).with_details(facts),
+            })
+        ),
+        Format::Text => {
+            let text = error_text(err);
+            // The facts go after the challenge, before the causes.
+            let causes = causes(err);
+            let head = text.strip_suffix(causes.as_str()).unwrap_or(&text);
+            print!("{head}");
+            if !facts.is_empty() {
+                println!("why:");
+                print!("{}", facts.text());
+            }
+            print!("{causes}");
+        }
+    }
+    Outcome::Rejected
 }
 
 fn rejected(err: &AuthError, format: Format) -> Outcome {

@@ -7,8 +7,14 @@ use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::AuthConfig;
+use crate::config::{AudienceMode, AuthConfig};
 use crate::error::{AuthError, ErrorCode};
+
+mod path;
+mod rule;
+
+pub use path::ClaimPath;
+pub(crate) use rule::ClaimRule;
 
 /// The verified claims of an access token: a JSON object with typed accessors.
 ///
@@ -44,16 +50,13 @@ impl std::fmt::Debug for Claims {
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ClaimNames {
-    pub(crate) scope: String,
-    pub(crate) permissions: String,
+    pub(crate) scope: ClaimPath,
+    pub(crate) permissions: ClaimPath,
 }
 
 impl ClaimNames {
     pub(crate) fn from_config(config: &AuthConfig) -> Arc<Self> {
-        Arc::new(ClaimNames {
-            scope: config.scope_claim().to_owned(),
-            permissions: config.permissions_claim().to_owned(),
-        })
+        config.claim_names().clone()
     }
 }
 
@@ -71,8 +74,8 @@ impl Claims {
         Claims::new(
             map,
             Arc::new(ClaimNames {
-                scope: "scope".into(),
-                permissions: "permissions".into(),
+                scope: ClaimPath::parse("scope").expect("a valid path"),
+                permissions: ClaimPath::parse("permissions").expect("a valid path"),
             }),
         )
     }
@@ -80,6 +83,18 @@ impl Claims {
     /// Any claim by name.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.map.get(name)
+    }
+    /// The claim at a [`ClaimPath`] (`realm_access.roles`), if every member on the way
+    /// is present.
+    ///
+    /// ```
+    /// # use verifier_core::{Claims, ClaimPath};
+    /// let claims = Claims::from_map(serde_json::json!({"realm_access": {"roles": ["admin"]}}).as_object().unwrap().clone());
+    /// let roles: ClaimPath = "realm_access.roles".parse().unwrap();
+    /// assert_eq!(claims.get_path(&roles), Some(&serde_json::json!(["admin"])));
+    /// ```
+    pub fn get_path(&self, path: &ClaimPath) -> Option<&Value> {
+        path.lookup(&self.map)
     }
     /// A claim as a string, when it is one.
     pub fn get_str(&self, name: &str) -> Option<&str> {
@@ -117,15 +132,15 @@ impl Claims {
     pub fn iat(&self) -> Option<f64> {
         self.map.get("iat").and_then(Value::as_f64)
     }
-    /// The scopes, read from the configured scope claim: a string split on spaces (U+0020
-    /// only, RFC 6749 §3.3), or an array of strings.
+    /// The scopes, read from the configured scope claim (a [`ClaimPath`]): a string
+    /// split on spaces (U+0020 only, RFC 6749 §3.3), or an array of strings.
     pub fn scopes(&self) -> Vec<&str> {
-        string_set(self.map.get(&self.names.scope))
+        string_set(self.names.scope.lookup(&self.map))
     }
-    /// The permissions, read from the configured permissions claim: a string split on
-    /// spaces (U+0020 only), or an array of strings.
+    /// The permissions, read from the configured permissions claim (a [`ClaimPath`]): a
+    /// string split on spaces (U+0020 only), or an array of strings.
     pub fn permissions(&self) -> Vec<&str> {
-        string_set(self.map.get(&self.names.permissions))
+        string_set(self.names.permissions.lookup(&self.map))
     }
     /// Whether the token carries this scope.
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -156,7 +171,7 @@ impl Claims {
     pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
         let required: Vec<String> = required.iter().map(|s| s.as_ref().to_owned()).collect();
         require(
-            self.map.get(&self.names.scope),
+            self.names.scope.lookup(&self.map),
             &required,
             ErrorCode::InsufficientScope,
         )
@@ -165,7 +180,7 @@ impl Claims {
     pub fn require_permissions<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
         let required: Vec<String> = required.iter().map(|s| s.as_ref().to_owned()).collect();
         require(
-            self.map.get(&self.names.permissions),
+            self.names.permissions.lookup(&self.map),
             &required,
             ErrorCode::InsufficientPermissions,
         )
@@ -243,8 +258,69 @@ fn audience_matches(aud: &Value, config: &AuthConfig) -> Result<(), AuthError> {
     }
 }
 
+/// Under [`AudienceMode::AudOrClientId`], a token without `aud`: its `client_id` must be
+/// a string equal to a configured audience (AWS Cognito access tokens).
+fn client_id_matches(client_id: Option<&Value>, config: &AuthConfig) -> Result<(), AuthError> {
+    match client_id {
+        None => Err(AuthError::missing_claim("aud")),
+        Some(Value::String(s)) if config.audiences().iter().any(|w| w == s) => Ok(()),
+        Some(_) => Err(AuthError::new(ErrorCode::InvalidAudience)),
+    }
+}
+
+/// The audience check of the configured [`AudienceMode`], `aud` and `client_id` already
+/// looked up (absent or `null` = `None`).
+fn audience_ok(
+    aud: Option<&Value>,
+    client_id: Option<&Value>,
+    config: &AuthConfig,
+) -> Result<(), AuthError> {
+    match (aud, config.audience_mode()) {
+        (Some(aud), _) => audience_matches(aud, config),
+        (None, AudienceMode::AudOrClientId) => client_id_matches(client_id, config),
+        (None, _) => Err(AuthError::missing_claim("aud")),
+    }
+}
+
+/// The required `token_use` (AWS Cognito), when one is configured: absent is
+/// `missing_claim`, any other value (an ID token's `id`) `invalid_token_type`.
+fn token_use_ok(claims: &Map<String, Value>, config: &AuthConfig) -> Result<(), AuthError> {
+    let Some(wanted) = config.required_token_use() else {
+        return Ok(());
+    };
+    match present(claims, "token_use") {
+        None => Err(AuthError::missing_claim("token_use")),
+        Some(Value::String(s)) if s == wanted => Ok(()),
+        Some(_) => Err(AuthError::new(ErrorCode::InvalidTokenType)),
+    }
+}
+
+/// The client allow-list, when one is configured: `azp`, else `client_id`, must be in it.
+/// The refused value goes to `tracing` at debug level (escaped), never to the client.
+fn client_allowed(claims: &Map<String, Value>, config: &AuthConfig) -> Result<(), AuthError> {
+    let allowed = config.allowed_clients();
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let client = present(claims, "azp").or_else(|| present(claims, "client_id"));
+    match client {
+        Some(Value::String(s)) if allowed.iter().any(|a| a == s) => Ok(()),
+        other => {
+            let client = other.and_then(|v| v.as_str());
+            tracing::debug!(
+                target: "oidc_jwt_verifier::verify",
+                client = ?client,
+                "client not allowed"
+            );
+            Err(AuthError::new(ErrorCode::InvalidToken).with_message("Client not allowed"))
+        }
+    }
+}
+
 /// The cheap checks on unverified claims that gate an unknown-kid refresh: issuer,
-/// audience and expiry already pass. A token that fails them cannot make us fetch.
+/// audience (in the configured [`AudienceMode`]) and expiry already pass, and so do the
+/// required `token_use` and the client allow-list when configured. A token that fails
+/// them cannot make us fetch.
 pub(crate) fn passes_cheap_checks(
     claims: &Map<String, Value>,
     config: &AuthConfig,
@@ -253,11 +329,16 @@ pub(crate) fn passes_cheap_checks(
     let leeway = config.leeway().as_secs_f64();
     let exp_ok = matches!(time_claim(claims, "exp", ErrorCode::MalformedToken), Ok(Some(exp)) if exp > now - leeway);
     let iss_ok = matches!(present(claims, "iss"), Some(Value::String(s)) if s == config.issuer());
-    let aud_ok = present(claims, "aud").is_some_and(|a| audience_matches(a, config).is_ok());
-    exp_ok && iss_ok && aud_ok
+    let aud_ok = audience_ok(present(claims, "aud"), present(claims, "client_id"), config).is_ok();
+    exp_ok
+        && iss_ok
+        && aud_ok
+        && token_use_ok(claims, config).is_ok()
+        && client_allowed(claims, config).is_ok()
 }
 
-/// Step 11 and 12: time, issuer, audience, subject/id types, then scopes and permissions.
+/// Step 11 and 12: time, issuer, audience, subject/id types, `token_use`, allowed clients,
+/// the application's rules, then scopes and permissions.
 pub(crate) fn validate(
     claims: &Map<String, Value>,
     config: &AuthConfig,
@@ -267,6 +348,7 @@ pub(crate) fn validate(
     // per name. The checks below then run in the specified order.
     let (mut exp, mut nbf, mut iat, mut iss, mut aud, mut sub, mut jti) =
         (None, None, None, None, None, None, None);
+    let mut client_id = None;
     for (name, value) in claims {
         let slot = match name.as_str() {
             "exp" => &mut exp,
@@ -276,6 +358,7 @@ pub(crate) fn validate(
             "aud" => &mut aud,
             "sub" => &mut sub,
             "jti" => &mut jti,
+            "client_id" => &mut client_id,
             _ => continue,
         };
         *slot = Some(value);
@@ -284,7 +367,13 @@ pub(crate) fn validate(
         v.filter(|v| !v.is_null())
     }
     let (exp_v, iss, aud) = (non_null(exp), non_null(iss), non_null(aud));
-    for (name, v) in [("exp", exp_v), ("iss", iss), ("aud", aud)] {
+    let client_id = non_null(client_id);
+    // Under `aud_or_client_id`, a `client_id` stands in for an absent `aud`.
+    let aud_present = match config.audience_mode() {
+        AudienceMode::AudOrClientId => aud.or(client_id),
+        _ => aud,
+    };
+    for (name, v) in [("exp", exp_v), ("iss", iss), ("aud", aud_present)] {
         if v.is_none() {
             return Err(AuthError::missing_claim(name));
         }
@@ -303,27 +392,34 @@ pub(crate) fn validate(
         Some(Value::String(s)) if s == config.issuer() => {}
         _ => return Err(AuthError::new(ErrorCode::InvalidIssuer)),
     }
-    if let Some(aud) = aud {
-        audience_matches(aud, config)?;
-    }
+    audience_ok(aud, client_id, config)?;
     for v in [sub, jti].into_iter().flatten() {
         if !v.is_string() {
             return Err(AuthError::new(ErrorCode::InvalidToken));
         }
     }
+    token_use_ok(claims, config)?;
+    client_allowed(claims, config)?;
     if !config.required_scopes().is_empty() {
         require(
-            claims.get(config.scope_claim()),
+            config.scope_claim_path().lookup(claims),
             config.required_scopes(),
             ErrorCode::InsufficientScope,
         )?;
     }
     if !config.required_permissions().is_empty() {
         require(
-            claims.get(config.permissions_claim()),
+            config.permissions_claim_path().lookup(claims),
             config.required_permissions(),
             ErrorCode::InsufficientPermissions,
         )?;
+    }
+    if !config.rules().is_empty() {
+        // The rules see the claims as handlers do (configured scope/permission paths).
+        let verified = Claims::new(claims.clone(), config.claim_names().clone());
+        for rule in config.rules() {
+            rule.check(&verified)?;
+        }
     }
     Ok(())
 }

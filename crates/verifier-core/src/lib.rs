@@ -43,8 +43,10 @@ mod token;
 mod verifier;
 
 pub use alg::Algorithm;
+pub use claims::ClaimPath;
 pub use claims::{Claims, FromClaims};
 pub use clock::{Clock, SystemClock};
+pub use config::AudienceMode;
 pub use config::{AuthConfig, AuthConfigBuilder, KeySource, VerifierConfig, MAX_ISSUERS};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
 pub use health::{Health, IssuerHealth};

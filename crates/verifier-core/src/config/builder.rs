@@ -7,10 +7,13 @@ use std::time::Duration;
 use url::Url;
 
 use super::fields::Fields;
+use super::AudienceMode;
 use super::{is_loopback, AuthConfig, Source};
 use crate::alg::Algorithm;
+use crate::claims::{ClaimNames, ClaimPath, ClaimRule, Claims};
 use crate::clock::{Clock, SystemClock};
 use crate::discovery::Discovery;
+use crate::error::AuthError;
 use crate::error::ConfigError;
 use crate::keys::{parse_key_set, KeyPolicy};
 
@@ -36,6 +39,8 @@ pub struct AuthConfigBuilder {
     clock: Option<Arc<dyn Clock>>,
     /// Code only: a key set given in code.
     static_jwks: Option<String>,
+    /// Code only, like `clock`: the application's own claim rules, in order.
+    rules: Vec<ClaimRule>,
 }
 
 impl AuthConfigBuilder {
@@ -45,6 +50,7 @@ impl AuthConfigBuilder {
             fields,
             clock: None,
             static_jwks: None,
+            rules: Vec::new(),
         }
     }
 
@@ -271,6 +277,97 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Adds clients allowed to present tokens: the token's `azp`, else its `client_id`,
+    /// must be one of them, or it is refused with `invalid_token` "Client not allowed"
+    /// (the value goes to `tracing` at debug level only). Empty (the default) = any
+    /// client. Entries are trimmed; an empty entry is a [`ConfigError`].
+    pub fn allowed_clients<I, S>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fields
+            .allowed_clients
+            .get_or_insert_with(Vec::new)
+            .extend(clients.into_iter().map(Into::into));
+        self
+    }
+
+    /// Which claim names the audience (default [`AudienceMode::Aud`];
+    /// [`AudienceMode::AudOrClientId`] for AWS Cognito access tokens).
+    pub fn audience_mode(mut self, mode: AudienceMode) -> Self {
+        self.fields.audience_mode = Some(mode);
+        self
+    }
+
+    /// The `token_use` value every token must carry (default none; AWS Cognito access
+    /// tokens: `access`). Absent → `missing_claim`; another value (a Cognito ID token's
+    /// `id`) → `invalid_token_type`. Trimmed; empty is a [`ConfigError`].
+    pub fn required_token_use(mut self, token_use: impl Into<String>) -> Self {
+        self.fields.required_token_use = Some(token_use.into());
+        self
+    }
+
+    /// The AWS Cognito access-token preset: [`AudienceMode::AudOrClientId`] (Cognito
+    /// access tokens carry `client_id`, no `aud`) and
+    /// [`required_token_use`](Self::required_token_use) `access`, so Cognito ID tokens
+    /// (`token_use: id`) are refused with `invalid_token_type`. The audiences are the
+    /// app client ids. Environment: `OIDC_AUDIENCE_MODE=aud_or_client_id` and
+    /// `OIDC_REQUIRED_TOKEN_USE=access`.
+    ///
+    /// ```
+    /// use verifier_core::{AudienceMode, AuthConfig};
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example")
+    ///     .audience("1example23456789")
+    ///     .jwks_url("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example/.well-known/jwks.json")
+    ///     .cognito()
+    ///     .build()?;
+    /// assert_eq!(config.audience_mode(), AudienceMode::AudOrClientId);
+    /// assert_eq!(config.required_token_use(), Some("access"));
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn cognito(self) -> Self {
+        self.audience_mode(AudienceMode::AudOrClientId)
+            .required_token_use("access")
+    }
+
+    /// Adds a rule of the application's own over the verified claims; several run in
+    /// the order added, the first error wins. Code only (like [`clock`](Self::clock)).
+    ///
+    /// Rules run in both verifier flavours (and so behind every integration), after
+    /// every built-in check (signature, time, issuer, audience, `token_use`, allowed
+    /// clients, then the configured scopes and permissions): a rule sees only tokens the
+    /// verifier would otherwise accept. The error a rule returns is the verifier's
+    /// answer, code, message and status unchanged. Routes' own scopes are checked later,
+    /// by the integrations.
+    ///
+    /// A rule must be quick, must not block, do I/O or panic, and must depend on the
+    /// claims only: with the [verified-token cache](Self::verified_token_cache) on, a
+    /// cached token is not checked again until it leaves the cache.
+    ///
+    /// ```
+    /// use verifier_core::{AuthConfig, AuthError, ErrorCode};
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://issuer.example/")
+    ///     .audience("api")
+    ///     .jwks_url("https://issuer.example/jwks.json")
+    ///     .rule(|claims| match claims.get_str("tenant") {
+    ///         Some("acme") => Ok(()),
+    ///         _ => Err(AuthError::new(ErrorCode::InvalidToken).with_message("Unknown tenant")),
+    ///     })
+    ///     .build()?;
+    /// assert_eq!(config.rule_count(), 1);
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn rule<F>(mut self, rule: F) -> Self
+    where
+        F: Fn(&Claims) -> Result<(), AuthError> + Send + Sync + 'static,
+    {
+        self.rules.push(ClaimRule::new(rule));
+        self
+    }
+
     /// Checks every rule and builds the configuration.
     pub fn build(self) -> Result<AuthConfig, ConfigError> {
         let f = self.fields.resolve();
@@ -360,6 +457,27 @@ impl AuthConfigBuilder {
                 jwks_max_cached_keys,
             )?;
         }
+        let claim_names = Arc::new(ClaimNames {
+            scope: claim_path("scope_claim", &f.scope_claim)?,
+            permissions: claim_path("permissions_claim", &f.permissions_claim)?,
+        });
+        let allowed_clients: Vec<String> = f
+            .allowed_clients
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if allowed_clients.iter().any(String::is_empty) {
+            return Err(ConfigError::new(
+                "allowed_clients",
+                "must not contain an empty entry",
+            ));
+        }
+        let required_token_use = f
+            .required_token_use
+            .map(|t| non_empty("required_token_use", Some(&t)))
+            .transpose()?;
         Ok(AuthConfig {
             verified_token_cache,
             issuer,
@@ -389,6 +507,11 @@ impl AuthConfigBuilder {
             jwks_backoff_initial,
             jwks_backoff_max,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            claim_names,
+            allowed_clients,
+            audience_mode: f.audience_mode,
+            required_token_use,
+            rules: self.rules,
         })
     }
 }
@@ -565,6 +688,11 @@ fn non_empty(field: &'static str, value: Option<&str>) -> Result<String, ConfigE
         Some(v) if !v.is_empty() => Ok(v.to_owned()),
         _ => Err(ConfigError::new(field, "must be non-empty")),
     }
+}
+
+/// A claim path (trimmed, non-empty); errors name `field`.
+fn claim_path(field: &'static str, text: &str) -> Result<ClaimPath, ConfigError> {
+    ClaimPath::parse(&non_empty(field, Some(text))?).map_err(|e| e.renamed(field))
 }
 
 fn clean_set(items: Vec<String>) -> Vec<String> {

@@ -11,8 +11,10 @@
 
 use std::time::Duration;
 
+use super::kind::Mode;
 use super::kind::{Algs, Count, Disc, Flag, List, Secs, Text, Words};
 use super::table::config_table;
+use super::AudienceMode;
 use crate::alg::Algorithm;
 
 config_table! {
@@ -43,6 +45,9 @@ config_table! {
     discovery_url:              Text,   "OIDC_DISCOVERY_URL",               optional;
     discovery_cache_ttl:        Secs,   "OIDC_DISCOVERY_CACHE_TTL_S",       default Duration::from_secs(3600);
     discovery_max_stale:        Secs,   "OIDC_DISCOVERY_MAX_STALE_S",       default Duration::from_secs(86_400);
+    allowed_clients:            List,   "OIDC_ALLOWED_CLIENTS",             default Vec::new();
+    audience_mode:              Mode,   "OIDC_AUDIENCE_MODE",               default AudienceMode::Aud;
+    required_token_use:         Text,   "OIDC_REQUIRED_TOKEN_USE",          optional;
 }
 
 #[cfg(test)]

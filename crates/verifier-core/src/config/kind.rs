@@ -205,3 +205,18 @@ fn secs_to_duration(v: f64) -> Result<Duration, String> {
     }
     Duration::try_from_secs_f64(v).map_err(|_| format!("is out of range: {v}"))
 }
+
+/// An [`AudienceMode`](super::AudienceMode) name (`aud`, `aud_or_client_id`; case and
+/// surrounding spaces ignored).
+pub(super) struct Mode;
+
+impl Kind for Mode {
+    type Value = super::AudienceMode;
+    type Raw = String;
+    fn from_raw(field: &'static str, raw: String) -> Result<super::AudienceMode, ConfigError> {
+        raw.parse().map_err(|e: ConfigError| e.renamed(field))
+    }
+    fn from_env(var: &'static str, value: String) -> Result<super::AudienceMode, ConfigError> {
+        value.parse().map_err(|e: ConfigError| e.renamed(var))
+    }
+}

@@ -12,9 +12,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::alg::Algorithm;
+use crate::claims::{ClaimNames, ClaimPath, ClaimRule};
 use crate::clock::Clock;
 use crate::discovery::Discovery;
 
+mod audience;
 mod builder;
 mod env;
 mod fields;
@@ -23,6 +25,7 @@ mod kind;
 mod serde;
 mod table;
 
+pub use audience::AudienceMode;
 pub use builder::AuthConfigBuilder;
 pub use issuers::{VerifierConfig, MAX_ISSUERS};
 
@@ -73,6 +76,11 @@ pub struct AuthConfig {
     discovery_cache_ttl: Duration,
     discovery_max_stale: Duration,
     clock: Arc<dyn Clock>,
+    claim_names: Arc<ClaimNames>,
+    allowed_clients: Vec<String>,
+    audience_mode: AudienceMode,
+    required_token_use: Option<String>,
+    rules: Vec<ClaimRule>,
 }
 
 /// Where a configuration's keys come from (validated; see [`AuthConfig::key_source`]).
@@ -257,6 +265,39 @@ impl AuthConfig {
     /// The time source (default [`SystemClock`](crate::SystemClock); see [`AuthConfigBuilder::clock`]).
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// [`scope_claim`](Self::scope_claim) as a path (see [`ClaimPath`]).
+    pub fn scope_claim_path(&self) -> &ClaimPath {
+        &self.claim_names.scope
+    }
+    /// [`permissions_claim`](Self::permissions_claim) as a path (see [`ClaimPath`]).
+    pub fn permissions_claim_path(&self) -> &ClaimPath {
+        &self.claim_names.permissions
+    }
+    /// The clients allowed to present tokens (`azp`, else `client_id`), sorted; empty =
+    /// any client (the default).
+    pub fn allowed_clients(&self) -> &[String] {
+        &self.allowed_clients
+    }
+    /// Which claim names the audience (default [`AudienceMode::Aud`]).
+    pub fn audience_mode(&self) -> AudienceMode {
+        self.audience_mode
+    }
+    /// The `token_use` value every token must carry (AWS Cognito: `access`), if any.
+    pub fn required_token_use(&self) -> Option<&str> {
+        self.required_token_use.as_deref()
+    }
+    /// How many rules were added with [`AuthConfigBuilder::rule`].
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub(crate) fn claim_names(&self) -> &Arc<ClaimNames> {
+        &self.claim_names
+    }
+    pub(crate) fn rules(&self) -> &[ClaimRule] {
+        &self.rules
     }
 }
 
