@@ -612,6 +612,95 @@ fn ds12_moved_jwks_uri_is_fetched_in_the_background() {
     assert!(issuer.fetch_count() > fetches);
 }
 
+/// DS13: 10,000 tokens with random kids whose claims pass the cheap checks: key-set
+/// fetches at most one per cooldown (plus the first), and no metadata request beyond the
+/// first. Both flavours.
+#[test]
+fn ds13_unknown_kid_flood_refreshes_keys_only_per_cooldown() {
+    let issuer = TestIssuer::start();
+    let cooldown = Duration::from_secs(30);
+    let both = common::Both::new(
+        discovering(&issuer)
+            .jwks_refresh_cooldown(cooldown)
+            .build()
+            .unwrap(),
+    );
+    assert!(both.verify(&issuer.token().build()).is_ok());
+    let (jwks, metadata) = (issuer.fetch_count(), issuer.discovery_fetch_count());
+    let started = Instant::now();
+    for n in 0..10_000u32 {
+        let token = issuer
+            .token()
+            .header("kid", json!(format!("random-{n:05}")))
+            .build();
+        let err = if n % 2 == 0 {
+            both.rt.block_on(both.async_v.verify_access_token(&token))
+        } else {
+            both.blocking_v.verify_access_token(&token)
+        }
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KeyNotFound);
+    }
+    let windows = 1 + (started.elapsed().as_secs_f64() / cooldown.as_secs_f64()) as usize;
+    let refreshes = issuer.fetch_count() - jwks;
+    // Each flavour has its own lifecycle (and cooldown).
+    assert!(
+        refreshes <= 2 * windows,
+        "{refreshes} refreshes in {windows} cooldowns"
+    );
+    assert_eq!(
+        issuer.discovery_fetch_count(),
+        metadata,
+        "no metadata request"
+    );
+}
+
+/// DS14: the metadata endpoint down while the key set works: verification is unaffected
+/// and the metadata serves stale up to its bound; past it, a key-set fetch fails with
+/// `discovery_failed` while the current keys keep verifying.
+#[test]
+fn ds14_metadata_outage_is_bounded_by_max_stale() {
+    let issuer = TestIssuer::start();
+    let clock = TestClock::new();
+    let (rt, verifier) = common::async_verifier(
+        discovering(&issuer)
+            .discovery_cache_ttl(Duration::from_secs(60))
+            .discovery_max_stale(Duration::from_secs(120))
+            .jwks_cache_ttl(Duration::from_secs(60))
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap(),
+    );
+    let now = clock.unix_secs();
+    let token = issuer
+        .token()
+        .claim("iat", json!(now))
+        .claim("exp", json!(now + 3600))
+        .build();
+    assert!(rt.block_on(verifier.verify_access_token(&token)).is_ok());
+    issuer.set_discovery_fault(Some(Fault::Status(500)));
+
+    // One second inside the bound: the key set refreshes from the last good jwks_uri.
+    clock.advance(Duration::from_secs(60 + 120 - 1));
+    assert!(rt.block_on(verifier.verify_access_token(&token)).is_ok());
+    eventually("the key-set refresh", || verifier.stats().fetches == 2);
+    eventually("the failed metadata refresh", || {
+        verifier.jwks().metadata_stats().unwrap().failures == 1
+    });
+    assert_eq!(verifier.stats().failures, 0);
+    let metadata = verifier.jwks().metadata_stats().unwrap();
+    assert!(metadata.serving_stale);
+    assert!(rt.block_on(verifier.verify_access_token(&token)).is_ok());
+
+    // Past the bound: the document is unusable; a key-set fetch needs it and fails.
+    clock.advance(Duration::from_secs(2));
+    let err = rt.block_on(verifier.get_signing_keys(true)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DiscoveryFailed);
+    assert_eq!(err.status().as_u16(), 503);
+    // The key set itself is fresh (fetched at the bound): its keys keep verifying.
+    assert!(rt.block_on(verifier.verify_access_token(&token)).is_ok());
+}
+
 /// DS15: cold start with the identity provider down: 503 `discovery_failed`,
 /// `healthcheck(false)` and `health().ready` false; recovery within one backoff.
 #[test]
