@@ -467,7 +467,8 @@ fn ds8_bad_jwks_uris_are_refused() {
     assert_eq!(issuer.fetch_count(), 0);
 }
 
-/// DS9 (in part: the RSS bound is not measured here): over-size, endless, HTML and
+/// SPEC-2 §1.9, the document limits (the memory bound of that scenario is not measured
+/// here): over-size, endless, HTML and
 /// non-object documents are `discovery_error`.
 #[test]
 fn oversized_endless_and_non_object_documents_are_refused() {
