@@ -463,7 +463,8 @@ fn cognito_access_token_is_verified_and_its_id_token_refused() {
 
 /// Google: Google-signed ID tokens whose `aud` is your service (Cloud Run, Pub/Sub push,
 /// service-to-service), `iss` `https://accounts.google.com` (no trailing slash; the
-/// `accounts.google.com` spelling is another issuer), `azp` the service account.
+/// `accounts.google.com` spelling is another issuer: both are accepted when configured as
+/// two issuers), `azp` the service account.
 /// A Sign-in-with-Google ID token (its `aud` an OAuth client id) is refused.
 /// docs/idp/google.md.
 #[test]
@@ -491,12 +492,29 @@ fn google_service_token_is_verified_and_a_sign_in_id_token_refused() {
         "email_verified": true, "exp": t + 3600, "iat": t, "iss": iss, "sub": caller,
     });
     p.accepts(&token(&key, header.clone(), service_token.clone()));
-    let mut bare_host = service_token;
+    let mut bare_host = service_token.clone();
     bare_host["iss"] = json!(iss.trim_start_matches("http://"));
-    p.refuses(
-        &token(&key, header.clone(), bare_host),
-        ErrorCode::InvalidIssuer,
-    );
+    let bare_host = token(&key, header.clone(), bare_host);
+    p.refuses(&bare_host, ErrorCode::InvalidIssuer);
+
+    // Both spellings accepted: two issuers in one verifier, sharing the key-set URL.
+    let spelling = |iss: &str| {
+        AuthConfig::builder()
+            .issuer(iss)
+            .audience(service)
+            .jwks_url(issuer.jwks_url())
+            .allowed_clients([caller])
+            .build()
+            .unwrap()
+    };
+    let both_spellings = verifier_core::JwtVerifier::builder()
+        .issuer(spelling(&iss))
+        .issuer(spelling(iss.trim_start_matches("http://")))
+        .build()
+        .unwrap();
+    for accepted in [token(&key, header.clone(), service_token), bare_host] {
+        assert!(both_spellings.verify_access_token(&accepted).is_ok());
+    }
 
     let web_client = "1234987819200.apps.googleusercontent.com";
     let sign_in = json!({
