@@ -238,12 +238,12 @@ impl DpopConfig {
             for url in v.split(',').filter(|s| !s.trim().is_empty()) {
                 b = b.public_base_url(url.trim());
             }
-            rename.push(("public_base_url", "OIDC_PUBLIC_BASE_URL"));
         }
         b.build().map_err(|e| {
             let var = match e.field() {
                 "dpop_algs" => Some("OIDC_DPOP_ALGS"),
                 "dpop_nonce" => Some("OIDC_DPOP_NONCE"),
+                "public_base_url" => Some("OIDC_PUBLIC_BASE_URL"),
                 field => rename.iter().find(|(f, _)| *f == field).map(|(_, v)| *v),
             };
             match var {
