@@ -1216,3 +1216,58 @@ fn mangled_proofs_are_errors_not_panics() {
     }
     let _ = std::io::stderr().flush();
 }
+
+/// A clock stopped at a Unix time.
+#[derive(Debug)]
+struct FixedClock(u64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+    fn system_time(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(self.0)
+    }
+}
+
+/// Interoperability: the example proof of RFC 9449 §4.1 (made by another
+/// implementation) passes every check up to `ath` at its own `iat`, and its key's
+/// thumbprint is the `jkt` of RFC 9449 §6.1.
+#[test]
+fn the_rfc_9449_example_proof_passes_the_proof_checks() {
+    const PROOF: &str = include_str!("../../../fuzz/corpus/dpop_proof/rfc9449-example");
+    let v = DpopVerifier::with_clock(
+        DpopConfig::builder()
+            .mode(DpopMode::Allowed)
+            .public_base_url("https://server.example.com")
+            .build()
+            .unwrap(),
+        Arc::new(FixedClock(1_562_262_616)),
+    );
+    let err = v
+        .check_proof(&Method::POST, &uri("/token"), &headers(PROOF), "token")
+        .unwrap_err();
+    // The example has no `ath` (it is a token-endpoint proof): everything before passed.
+    assert_invalid(&err, NOT_TOKEN);
+    // Its key is the one of the §6.1 `cnf.jkt` example.
+    assert!(verifier_core::fuzzing::parse_dpop_proof(PROOF.as_bytes(), Algorithm::ALL).is_ok());
+    let claims = json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}});
+    let (header, _) = verifier_core::decode_unverified(PROOF).unwrap();
+    let jwk = header["jwk"].clone();
+    let key_thumbprint = verifier_testkit::jwk_thumbprint(&jwk).unwrap();
+    assert_eq!(
+        key_thumbprint,
+        "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+    );
+    let presented = Presented::Dpop {
+        jkt: &key_thumbprint,
+    };
+    assert!(check_token_binding(claims.as_object().unwrap(), presented, false).is_ok());
+    // A second later than iat + max_age + ... : stale.
+    let late =
+        DpopVerifier::with_clock(v.config().clone(), Arc::new(FixedClock(1_562_262_616 + 61)));
+    let err = late
+        .check_proof(&Method::POST, &uri("/token"), &headers(PROOF), "token")
+        .unwrap_err();
+    assert_invalid(&err, NOT_FRESH);
+}

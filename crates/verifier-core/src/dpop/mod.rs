@@ -40,9 +40,9 @@
 
 mod binding;
 mod config;
-mod htu;
+pub(crate) mod htu;
 mod nonce;
-mod proof;
+pub(crate) mod proof;
 #[cfg(feature = "redis")]
 mod redis;
 mod replay;
