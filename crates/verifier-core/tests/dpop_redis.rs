@@ -308,3 +308,65 @@ async fn a_silent_server_times_out_to_503() {
     assert_eq!(err.into_auth_error().code(), ErrorCode::DpopReplayCacheFull);
     drop(holder);
 }
+
+/// The blocking flavour: the same atomic `SET NX PX`, shared with the async flavour,
+/// and 503 when Redis is gone.
+#[test]
+fn the_blocking_flavour_shares_the_store_and_fails_closed() {
+    use verifier_core::dpop::BlockingReplayStore;
+    let Some(mut server) = RedisServer::start("blocking") else {
+        return;
+    };
+    let s = store(&server);
+    let key = TestKey::generate(Alg::ES256, "client");
+    let token = bound_token(&key);
+    // A blocking replica and an async one on the same Redis.
+    let blocking = replica(s.clone()).with_blocking_store(s.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let asynchronous = replica(store(&server));
+    let p = proof(&key, &token);
+    let mut headers = HeaderMap::new();
+    headers.insert("dpop", HeaderValue::from_str(&p).unwrap());
+    let uri: Uri = "/me".parse().unwrap();
+    let checked = blocking
+        .check_proof(&Method::GET, &uri, &headers, &token)
+        .unwrap();
+    blocking.check_replay_blocking(&checked).unwrap();
+    let err = blocking.check_replay_blocking(&checked).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DpopProofReplayed);
+    let err = runtime
+        .block_on(accept(&asynchronous, &p, &token))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DpopProofReplayed);
+    // 32 threads, one key: exactly one first.
+    let k = ReplayKey::new("jkt", "threads");
+    let firsts = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..32)
+            .map(|_| {
+                let s = s.clone();
+                scope.spawn(move || {
+                    BlockingReplayStore::check_and_insert(&*s, k, Duration::from_secs(60))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .filter(|seen| *seen == Seen::First)
+            .count()
+    });
+    assert_eq!(firsts, 1);
+    server.stop();
+    let started = Instant::now();
+    let err = BlockingReplayStore::check_and_insert(
+        &*s,
+        ReplayKey::new("jkt", "after"),
+        Duration::from_secs(60),
+    )
+    .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(err.into_auth_error().code(), ErrorCode::DpopReplayCacheFull);
+}

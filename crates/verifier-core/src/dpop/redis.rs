@@ -28,6 +28,9 @@ const DEFAULT_PREFIX: &str = "oidc-jwt-verifier:dpop:";
 /// opened at the first use, inside the caller's Tokio runtime. Only `redis://` and
 /// `redis+unix://` URLs are supported (no TLS in this build).
 ///
+/// With feature `blocking` it is a [`BlockingReplayStore`](super::BlockingReplayStore)
+/// too (a small pool of blocking connections), for `DpopVerifier::with_blocking_store`.
+///
 /// ```
 /// use std::time::Duration;
 /// use verifier_core::dpop::RedisReplayStore;
@@ -45,6 +48,9 @@ pub struct RedisReplayStore {
     prefix: String,
     timeout: Duration,
     manager: OnceCell<ConnectionManager>,
+    /// Idle connections of the blocking flavour (feature `blocking`).
+    #[cfg(feature = "blocking")]
+    idle: std::sync::Mutex<Vec<redis::Connection>>,
 }
 
 impl fmt::Debug for RedisReplayStore {
@@ -112,6 +118,8 @@ impl RedisReplayStoreBuilder {
             prefix: self.prefix,
             timeout: self.timeout,
             manager: OnceCell::new(),
+            #[cfg(feature = "blocking")]
+            idle: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -153,8 +161,8 @@ impl RedisReplayStore {
         Ok(manager.clone())
     }
 
-    async fn set_nx(&self, key: ReplayKey, ttl: Duration) -> Result<Seen, ReplayError> {
-        let mut conn = self.manager().await?;
+    /// `SET <prefix><key> 1 NX PX <ttl ms>`.
+    fn set_nx_cmd(&self, key: ReplayKey, ttl: Duration) -> redis::Cmd {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut cmd = redis::cmd("SET");
         cmd.arg(format!("{}{}", self.prefix, key.to_hex()))
@@ -162,17 +170,68 @@ impl RedisReplayStore {
             .arg("NX")
             .arg("PX")
             .arg(ttl_ms);
-        let reply: Option<String> = cmd
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| ReplayError::Unavailable(Box::new(e)))?;
-        match reply.as_deref() {
-            Some("OK") => Ok(Seen::First),
-            None => Ok(Seen::Replayed),
-            Some(other) => Err(ReplayError::Unavailable(
-                format!("unexpected reply to SET NX: {other:?}").into(),
-            )),
+        cmd
+    }
+
+    async fn set_nx(&self, key: ReplayKey, ttl: Duration) -> Result<Seen, ReplayError> {
+        let mut conn = self.manager().await?;
+        let reply: redis::RedisResult<Option<String>> =
+            self.set_nx_cmd(key, ttl).query_async(&mut conn).await;
+        seen(reply)
+    }
+}
+
+/// `OK` → first; nil → replayed; anything else → unavailable.
+fn seen(reply: redis::RedisResult<Option<String>>) -> Result<Seen, ReplayError> {
+    match reply {
+        Ok(Some(ok)) if ok == "OK" => Ok(Seen::First),
+        Ok(None) => Ok(Seen::Replayed),
+        Ok(Some(other)) => Err(ReplayError::Unavailable(
+            format!("unexpected reply to SET NX: {other:?}").into(),
+        )),
+        Err(e) => Err(ReplayError::Unavailable(Box::new(e))),
+    }
+}
+
+/// Idle connections kept by the blocking flavour.
+#[cfg(feature = "blocking")]
+const MAX_IDLE: usize = 16;
+
+#[cfg(feature = "blocking")]
+impl super::replay::BlockingReplayStore for RedisReplayStore {
+    /// The same `SET NX PX` on a pooled blocking connection: connect, read and write
+    /// are each bounded by the store's timeout; a connection that failed is dropped
+    /// (the next call opens a new one).
+    fn check_and_insert(&self, key: ReplayKey, ttl: Duration) -> Result<Seen, ReplayError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = self
+                    .client
+                    .get_connection_with_timeout(self.timeout)
+                    .map_err(|e| ReplayError::Unavailable(Box::new(e)))?;
+                conn.set_read_timeout(Some(self.timeout))
+                    .and_then(|()| conn.set_write_timeout(Some(self.timeout)))
+                    .map_err(|e| ReplayError::Unavailable(Box::new(e)))?;
+                conn
+            }
+        };
+        let outcome = seen(self.set_nx_cmd(key, ttl).query(&mut conn));
+        if outcome.is_ok() && redis::ConnectionLike::is_open(&conn) {
+            let mut idle = self
+                .idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
         }
+        outcome
     }
 }
 

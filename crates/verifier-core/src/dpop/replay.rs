@@ -231,8 +231,12 @@ impl InMemoryReplayStore {
         }
     }
 
-    /// How many entries are stored (live ones, and expired ones not yet swept).
+    /// How many live entries are stored (expired ones are swept first).
     pub fn len(&self) -> usize {
+        let now = self.clock.now();
+        for i in 0..SHARDS {
+            self.sweep(&mut self.shard(i), now);
+        }
         self.count.load(Ordering::Acquire)
     }
 
@@ -255,36 +259,6 @@ impl InMemoryReplayStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes one unit of capacity, sweeping every shard (except the one held by the
-    /// caller, already swept) when the store looks full. `Err` carries when the oldest
-    /// live entry expires.
-    fn reserve(&self, held: usize, held_shard: &Shard, now: Instant) -> Result<(), Duration> {
-        if self.try_reserve() {
-            return Ok(());
-        }
-        let mut oldest = held_shard.oldest_expiry();
-        for i in (0..SHARDS).filter(|i| *i != held) {
-            // Lock order: the held shard, then the others one at a time, each released
-            // before the next. Two callers sweeping at once each hold one shard and try
-            // `try_lock` on the rest, so they cannot deadlock.
-            let Ok(mut shard) = self.shards[i].try_lock() else {
-                continue;
-            };
-            let removed = shard.sweep(now);
-            self.count.fetch_sub(removed, Ordering::AcqRel);
-            if let Some(e) = shard.oldest_expiry() {
-                oldest = Some(oldest.map_or(e, |o| o.min(e)));
-            }
-        }
-        if self.try_reserve() {
-            return Ok(());
-        }
-        Err(oldest.map_or(Duration::from_secs(1), |e| {
-            e.saturating_duration_since(now)
-                .max(Duration::from_millis(1))
-        }))
-    }
-
     fn try_reserve(&self) -> bool {
         self.count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -293,28 +267,67 @@ impl InMemoryReplayStore {
             .is_ok()
     }
 
-    /// The check-and-insert itself (synchronous: it only takes a shard lock).
-    pub fn check_and_insert_now(&self, key: ReplayKey, ttl: Duration) -> Result<Seen, ReplayError> {
-        let now = self.clock.now();
-        let i = usize::from(key.0[0]) % SHARDS;
-        let mut shard = self.shard(i);
+    /// Sweeps the expired entries of a shard, keeping the count.
+    fn sweep(&self, shard: &mut Shard, now: Instant) {
         let removed = shard.sweep(now);
-        self.count.fetch_sub(removed, Ordering::AcqRel);
-        if let Some(expiry) = shard.entries.get(&key) {
-            if *expiry > now {
-                return Ok(Seen::Replayed);
-            }
+        if removed > 0 {
+            self.count.fetch_sub(removed, Ordering::AcqRel);
         }
-        self.reserve(i, &shard, now)
-            .map_err(|retry_after| ReplayError::Full { retry_after })?;
+    }
+
+    /// Under the shard's lock: `Replayed` when the key is live, else `First` after
+    /// inserting it when a unit of capacity is free, else `None` (full).
+    fn try_insert(
+        &self,
+        shard: &mut Shard,
+        key: ReplayKey,
+        ttl: Duration,
+        now: Instant,
+    ) -> Option<Seen> {
+        self.sweep(shard, now);
+        if shard.entries.get(&key).is_some_and(|expiry| *expiry > now) {
+            return Some(Seen::Replayed);
+        }
+        if !self.try_reserve() {
+            return None;
+        }
         let expiry = now + ttl;
         if shard.entries.insert(key, expiry).is_some() {
-            // An expired entry not yet swept (a stale heap element stays behind): it
-            // held a unit of capacity already.
+            // An expired entry still there (only with a clock that went back): it held
+            // a unit of capacity already; its heap element is now stale.
             self.count.fetch_sub(1, Ordering::AcqRel);
         }
         shard.expiries.push(Reverse((expiry, key)));
-        Ok(Seen::First)
+        Some(Seen::First)
+    }
+
+    /// The check-and-insert itself (synchronous: it only takes shard locks).
+    ///
+    /// Atomic per key: the key's shard stays locked from the lookup to the insertion.
+    /// When the store looks full, every shard is swept (one lock at a time, so two
+    /// callers cannot deadlock) and the insertion is tried once more.
+    pub fn check_and_insert_now(&self, key: ReplayKey, ttl: Duration) -> Result<Seen, ReplayError> {
+        let now = self.clock.now();
+        let i = usize::from(key.0[0]) % SHARDS;
+        if let Some(seen) = self.try_insert(&mut self.shard(i), key, ttl, now) {
+            return Ok(seen);
+        }
+        let mut oldest: Option<Instant> = None;
+        for j in 0..SHARDS {
+            let mut shard = self.shard(j);
+            self.sweep(&mut shard, now);
+            if let Some(e) = shard.oldest_expiry() {
+                oldest = Some(oldest.map_or(e, |o| o.min(e)));
+            }
+        }
+        if let Some(seen) = self.try_insert(&mut self.shard(i), key, ttl, now) {
+            return Ok(seen);
+        }
+        let retry_after = oldest.map_or(Duration::from_secs(1), |e| {
+            e.saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+        });
+        Err(ReplayError::Full { retry_after })
     }
 }
 
