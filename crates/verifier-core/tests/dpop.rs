@@ -1235,7 +1235,14 @@ impl Clock for FixedClock {
 /// thumbprint is the `jkt` of RFC 9449 §6.1.
 #[test]
 fn the_rfc_9449_example_proof_passes_the_proof_checks() {
-    const PROOF: &str = include_str!("../../../fuzz/corpus/dpop_proof/rfc9449-example");
+    // Also the seed of the `dpop_proof` fuzz target (fuzz/corpus/dpop_proof).
+    const PROOF: &str = concat!(
+        "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0",
+        "VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10",
+        "NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoi",
+        "UE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-",
+        "GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg",
+    );
     let v = DpopVerifier::with_clock(
         DpopConfig::builder()
             .mode(DpopMode::Allowed)
