@@ -4,6 +4,7 @@
 //! and skip.
 #![cfg(feature = "redis")]
 
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -45,7 +46,12 @@ impl RedisServer {
             .stderr(Stdio::null())
             .status();
         if probe.is_err() {
-            eprintln!("redis-server not installed: skipping {test}");
+            // Straight to the process's stderr (not `eprintln!`, which the test harness
+            // captures and hides for passing tests): a skip is never silent.
+            let _ = writeln!(
+                std::io::stderr(),
+                "redis-server not installed: skipping {test} (apt-get install redis-server)"
+            );
             return None;
         }
         let dir = std::env::temp_dir().join(format!(
