@@ -5,13 +5,15 @@
 //! cargo run --example actix_api --features actix,testkit
 //! ```
 //!
-//! Configuration comes from `AuthConfig::from_env()` (`OIDC_ISSUER`, `OIDC_AUDIENCE`,
-//! `OIDC_JWKS_URL`, ...) and `LISTEN_ADDR` (default `127.0.0.1:3000`). Without
-//! `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
-//! tokens and curl commands.
+//! Configuration comes from `VerifierConfig::from_env()` (`OIDC_ISSUER`, or
+//! `OIDC_ISSUERS` for several issuers, `OIDC_AUDIENCE`, `OIDC_JWKS_URL` (unset: keys are
+//! discovered from the issuer's metadata), ...) and `LISTEN_ADDR` (default
+//! `127.0.0.1:3000`). Without `OIDC_ISSUER` or `OIDC_ISSUERS`, a test issuer starts
+//! in-process and the example prints ready-to-use tokens and curl commands.
 //!
 //! Routes (realm `api`):
-//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503.
+//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503;
+//!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
 
@@ -24,13 +26,15 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use oidc_jwt_verifier::actix::{Auth, Claims, RequireScopes};
 use oidc_jwt_verifier::AsyncJwtVerifier;
 
-/// `GET /healthz`: readiness of the key set, without forcing a refresh.
+/// `GET /healthz`: readiness (`healthcheck(false)`: no forced refresh), and why.
 async fn healthz(auth: web::Data<Auth>) -> HttpResponse {
-    if auth.healthcheck(false).await {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    let health = auth.health().await;
+    let mut response = if health.ready {
+        HttpResponse::Ok()
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"}))
-    }
+        HttpResponse::ServiceUnavailable()
+    };
+    response.json(common::health_body(&health))
 }
 
 /// `GET /me` (and `/admin`): the verified claims.
@@ -44,7 +48,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // Real identity provider from the environment, or the in-process test issuer.
     let (config, demo_issuer) = common::config()?;
 
-    let auth = web::Data::new(Auth::new(AsyncJwtVerifier::new(config)?).realm(common::REALM));
+    let auth =
+        web::Data::new(Auth::new(AsyncJwtVerifier::from_config(config)?).realm(common::REALM));
     let server = HttpServer::new(move || {
         App::new()
             // The `Claims` extractor and `RequireScopes` find the `Auth` here.

@@ -5,13 +5,15 @@
 //! cargo run --example axum_api --features axum,testkit
 //! ```
 //!
-//! Configuration comes from `AuthConfig::from_env()` (`OIDC_ISSUER`, `OIDC_AUDIENCE`,
-//! `OIDC_JWKS_URL`, ...) and `LISTEN_ADDR` (default `127.0.0.1:3000`). Without
-//! `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
-//! tokens and curl commands.
+//! Configuration comes from `VerifierConfig::from_env()` (`OIDC_ISSUER`, or
+//! `OIDC_ISSUERS` for several issuers, `OIDC_AUDIENCE`, `OIDC_JWKS_URL` (unset: keys are
+//! discovered from the issuer's metadata), ...) and `LISTEN_ADDR` (default
+//! `127.0.0.1:3000`). Without `OIDC_ISSUER` or `OIDC_ISSUERS`, a test issuer starts
+//! in-process and the example prints ready-to-use tokens and curl commands.
 //!
 //! Routes (realm `api`):
-//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503.
+//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503;
+//!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
 
@@ -26,18 +28,17 @@ use axum::routing::get;
 use axum::{Json, Router};
 use oidc_jwt_verifier::axum::{Auth, Claims};
 use oidc_jwt_verifier::AsyncJwtVerifier;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// `GET /healthz`: readiness of the key set, without forcing a refresh.
+/// `GET /healthz`: readiness (`healthcheck(false)`: no forced refresh), and why.
 async fn healthz(State(auth): State<Auth>) -> (StatusCode, Json<Value>) {
-    if auth.verifier().healthcheck(false).await {
-        (StatusCode::OK, Json(json!({"status": "ok"})))
+    let health = auth.verifier().health().await;
+    let status = if health.ready {
+        StatusCode::OK
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable"})),
-        )
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(common::health_body(&health)))
 }
 
 /// `GET /me` (and `/admin`): the verified claims.
@@ -51,7 +52,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // Real identity provider from the environment, or the in-process test issuer.
     let (config, demo_issuer) = common::config()?;
 
-    let auth = Auth::new(AsyncJwtVerifier::new(config)?).with_realm(common::REALM);
+    let auth = Auth::new(AsyncJwtVerifier::from_config(config)?).with_realm(common::REALM);
     let app = Router::new()
         .route("/healthz", get(healthz))
         // The `Claims` extractor finds the verifier in the state.

@@ -5,13 +5,15 @@
 //! cargo run --example tower_api --features tower,testkit
 //! ```
 //!
-//! Configuration comes from `AuthConfig::from_env()` (`OIDC_ISSUER`, `OIDC_AUDIENCE`,
-//! `OIDC_JWKS_URL`, ...) and `LISTEN_ADDR` (default `127.0.0.1:3000`). Without
-//! `OIDC_ISSUER`, a test issuer starts in-process and the example prints ready-to-use
-//! tokens and curl commands.
+//! Configuration comes from `VerifierConfig::from_env()` (`OIDC_ISSUER`, or
+//! `OIDC_ISSUERS` for several issuers, `OIDC_AUDIENCE`, `OIDC_JWKS_URL` (unset: keys are
+//! discovered from the issuer's metadata), ...) and `LISTEN_ADDR` (default
+//! `127.0.0.1:3000`). Without `OIDC_ISSUER` or `OIDC_ISSUERS`, a test issuer starts
+//! in-process and the example prints ready-to-use tokens and curl commands.
 //!
 //! Routes (realm `api`):
-//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503.
+//! - `GET /healthz`: public; 200 when the key set is usable (`healthcheck(false)`), else 503;
+//!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
 //!
@@ -49,16 +51,15 @@ fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     response
 }
 
-/// `GET /healthz`: readiness of the key set, without forcing a refresh.
+/// `GET /healthz`: readiness (`healthcheck(false)`: no forced refresh), and why.
 async fn healthz(verifier: Verifier) -> Response<Body> {
-    if verifier.healthcheck(false).await {
-        json_response(StatusCode::OK, &json!({"status": "ok"}))
+    let health = verifier.health().await;
+    let status = if health.ready {
+        StatusCode::OK
     } else {
-        json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "unavailable"}),
-        )
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(status, &common::health_body(&health))
 }
 
 /// `GET /me` (and `/admin`): the claims `BearerAuth` put in the request extensions.
@@ -73,7 +74,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // Real identity provider from the environment, or the in-process test issuer.
     let (config, demo_issuer) = common::config()?;
 
-    let verifier = Verifier::from(AsyncJwtVerifier::new(config)?);
+    let verifier = Verifier::from(AsyncJwtVerifier::from_config(config)?);
     let auth = BearerAuthLayer::new(verifier.clone()).realm(common::REALM);
     let me_route: Route = BoxCloneSyncService::new(auth.clone().layer(service_fn(me)));
     let admin_route: Route =

@@ -65,6 +65,8 @@ mod docs {
     mod security {}
     #[doc = include_str!("../docs/jwks-lifecycle.md")]
     mod jwks_lifecycle {}
+    #[doc = include_str!("../docs/discovery.md")]
+    mod discovery {}
     #[doc = include_str!("../docs/axum.md")]
     mod axum {}
     #[doc = include_str!("../docs/actix.md")]

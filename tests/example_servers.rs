@@ -42,13 +42,23 @@ fn example_binary(name: &str) -> PathBuf {
 }
 
 fn start(name: &str, issuer: &TestIssuer) -> Server {
-    let mut child = Command::new(example_binary(name))
+    start_with(name, issuer, &[("OIDC_JWKS_URL", issuer.jwks_url())])
+}
+
+/// An example server on `issuer`, with these variables besides the issuer, audience,
+/// key-set TTL and listen address.
+fn start_with(name: &str, issuer: &TestIssuer, vars: &[(&str, String)]) -> Server {
+    let mut command = Command::new(example_binary(name));
+    command
         .env_clear()
         .env("OIDC_ISSUER", issuer.issuer())
         .env("OIDC_AUDIENCE", DEFAULT_AUDIENCE)
-        .env("OIDC_JWKS_URL", issuer.jwks_url())
         .env("OIDC_JWKS_CACHE_TTL_S", "0.3")
-        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("LISTEN_ADDR", "127.0.0.1:0");
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -135,5 +145,87 @@ fn an_empty_key_set_revokes_in_every_example_server() {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(get(&server.addr, "/healthz", None).0, 200, "{name}");
+    }
+}
+
+/// Issue 12: with `OIDC_JWKS_URL` unset the example servers discover the key set from the
+/// issuer's metadata, and `/healthz` says where it came from; with the metadata
+/// endpoint failing at a cold start, `/healthz` is 503 and names `discovery_failed`.
+#[test]
+fn example_servers_discover_keys_and_health_says_why() {
+    for name in ["axum_api", "actix_api", "tower_api"] {
+        let issuer = TestIssuer::start();
+        let server = start_with(name, &issuer, &[]);
+        let token = issuer.token().build();
+        assert_eq!(get(&server.addr, "/me", Some(&token)).0, 200, "{name}");
+        let (status, body) = get(&server.addr, "/healthz", None);
+        assert_eq!(status, 200, "{name}: {body}");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["status"], "ok", "{name}");
+        assert_eq!(health["ready"], true, "{name}");
+        let entry = &health["issuers"][0];
+        assert_eq!(entry["issuer"], json!(issuer.issuer()), "{name}");
+        assert_eq!(
+            entry["metadata"]["url"],
+            json!(issuer.discovery_url()),
+            "{name}"
+        );
+        assert_eq!(
+            entry["metadata"]["jwks_uri"],
+            json!(issuer.jwks_url()),
+            "{name}"
+        );
+        assert_eq!(entry["jwks"]["key_count"], 1, "{name}");
+        assert_eq!(issuer.discovery_fetch_count(), 1, "{name}");
+
+        let down = TestIssuer::start();
+        down.set_discovery_fault(Some(oidc_jwt_verifier::testkit::Fault::Status(500)));
+        let server = start_with(name, &down, &[]);
+        let (status, body) = get(&server.addr, "/healthz", None);
+        assert_eq!(status, 503, "{name}: {body}");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["status"], "unavailable", "{name}");
+        assert_eq!(
+            health["issuers"][0]["last_error"], "discovery_failed",
+            "{name}"
+        );
+        assert_eq!(down.fetch_count(), 0, "{name}");
+    }
+}
+
+/// Issue 12: `OIDC_ISSUERS` serves several issuers (keys discovered); a token from either
+/// verifies, one from an unlisted issuer is 401 `invalid_issuer`, and `/healthz` lists
+/// both issuers.
+#[test]
+fn example_servers_serve_several_issuers() {
+    for name in ["axum_api", "actix_api", "tower_api"] {
+        let a = TestIssuer::start();
+        let b = TestIssuer::builder().path("/realms/b").start();
+        let stranger = TestIssuer::start();
+        let mut issuers = a.issuer();
+        issuers.push_str(", ");
+        issuers.push_str(&b.issuer());
+        let server = start_with(
+            name,
+            &a,
+            &[
+                // `start_with` sets OIDC_ISSUER; several issuers replace it.
+                ("OIDC_ISSUER", String::new()),
+                ("OIDC_ISSUERS", issuers),
+            ],
+        );
+        for issuer in [&a, &b] {
+            let (status, body) = get(&server.addr, "/me", Some(&issuer.token().build()));
+            assert_eq!(status, 200, "{name}: {body}");
+        }
+        let (status, body) = get(&server.addr, "/me", Some(&stranger.token().build()));
+        assert_eq!(status, 401, "{name}: {body}");
+        assert!(body.contains("invalid_issuer"), "{name}: {body}");
+        assert_eq!(stranger.fetch_count() + stranger.discovery_fetch_count(), 0);
+        let (status, body) = get(&server.addr, "/healthz", None);
+        assert_eq!(status, 200, "{name}: {body}");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["issuers"][0]["issuer"], json!(a.issuer()), "{name}");
+        assert_eq!(health["issuers"][1]["issuer"], json!(b.issuer()), "{name}");
     }
 }

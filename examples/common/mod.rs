@@ -4,8 +4,8 @@
 use std::error::Error;
 
 use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
-use oidc_jwt_verifier::AuthConfig;
-use serde_json::json;
+use oidc_jwt_verifier::{AuthConfig, Health, VerifierConfig};
+use serde_json::{json, Value};
 
 /// The realm of every example.
 pub const REALM: &str = "api";
@@ -15,21 +15,32 @@ pub fn listen_addr() -> String {
     std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
 }
 
-/// `AuthConfig::from_env()` when `OIDC_ISSUER` is set; otherwise a test issuer started
-/// in-process (keep it alive while serving) and a configuration pointing at it.
-pub fn config() -> Result<(AuthConfig, Option<TestIssuer>), Box<dyn Error>> {
-    match std::env::var("OIDC_ISSUER") {
-        Ok(value) if !value.trim().is_empty() => Ok((AuthConfig::from_env()?, None)),
-        _ => {
+/// `VerifierConfig::from_env()` when `OIDC_ISSUER` (one issuer) or `OIDC_ISSUERS`
+/// (several, keys discovered) is set; otherwise a test issuer started in-process (keep it
+/// alive while serving) and a configuration pointing at it.
+pub fn config() -> Result<(VerifierConfig, Option<TestIssuer>), Box<dyn Error>> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    match set("OIDC_ISSUER") || set("OIDC_ISSUERS") {
+        true => Ok((VerifierConfig::from_env()?, None)),
+        false => {
             let issuer = TestIssuer::start();
             let config = AuthConfig::builder()
                 .issuer(issuer.issuer())
                 .audience(DEFAULT_AUDIENCE)
                 .jwks_url(issuer.jwks_url())
                 .build()?;
-            Ok((config, Some(issuer)))
+            Ok((config.into(), Some(issuer)))
         }
     }
+}
+
+/// The body of `GET /healthz`: `{"status": "ok" | "unavailable"}` plus the readiness
+/// view (`ready`, and per issuer its metadata and key-set state and last error).
+pub fn health_body(health: &Health) -> Value {
+    let mut body = serde_json::to_value(health).unwrap_or_else(|_| json!({}));
+    let status = if health.ready { "ok" } else { "unavailable" };
+    body["status"] = json!(status);
+    body
 }
 
 /// Prints tokens from the test issuer and curl commands to try them.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use verifier_core::{AsyncJwtVerifier, AuthError, Claims as CoreClaims, ErrorCode};
+use verifier_core::{AsyncJwtVerifier, AuthError, Claims as CoreClaims, ErrorCode, Health};
 
 use crate::error::BearerError;
 
@@ -278,6 +278,22 @@ impl Auth {
                 web::block(move || verifier.healthcheck(refresh))
                     .await
                     .unwrap_or(false)
+            }
+        }
+    }
+
+    /// Readiness that says why (the verifier's `health()`), with either flavour; the
+    /// blocking one runs on the blocking pool. `Serialize`, for a readiness endpoint's
+    /// body.
+    pub async fn health(&self) -> Health {
+        match &self.inner.verifier {
+            Flavour::Async(verifier) => verifier.health().await,
+            #[cfg(feature = "blocking")]
+            Flavour::Blocking(verifier) => {
+                let verifier = verifier.clone();
+                web::block(move || verifier.health())
+                    .await
+                    .unwrap_or_default()
             }
         }
     }

@@ -33,6 +33,13 @@ pub(crate) enum Command {
     /// verifies; each skipped entry with the reason. Exit 0 healthy, 1 not (with the
     /// error code, e.g. jwks_fetch_failed).
     Jwks(JwksArgs),
+    /// Find an issuer's metadata and key set, and report their health (exit 0 healthy, 1 not)
+    ///
+    /// Probes the OpenID Connect URL, then the RFC 8414 URL after a "not there" status;
+    /// prints which URL answered, the issuer and jwks_uri, and the key set's usable keys.
+    /// Exit 1 with the error code (discovery_failed, discovery_error, jwks_fetch_failed,
+    /// ...) when either cannot be had.
+    Discover(DiscoverArgs),
     /// Decode a token's header and claims WITHOUT verifying anything
     ///
     /// For diagnostics only: the output is clearly marked UNVERIFIED; exp, nbf and iat
@@ -72,8 +79,10 @@ pub(crate) struct VerifyArgs {
     pub(crate) audiences: Vec<String>,
 
     /// JWKS URL: https, or http on a loopback host (OIDC_ALLOW_INSECURE_HTTP=true for others).
+    /// Omitted: the key set is discovered from the issuer's metadata (OIDC_DISCOVERY,
+    /// OIDC_DISCOVERY_URL).
     #[arg(long, env = "OIDC_JWKS_URL", value_name = "URL")]
-    pub(crate) jwks_url: String,
+    pub(crate) jwks_url: Option<String>,
 
     /// Allowed signing algorithm; repeat for several (default RS256; HS* and none are refused).
     #[arg(
@@ -139,6 +148,44 @@ pub(crate) struct JwksArgs {
     pub(crate) jwks_timeout: Option<f64>,
 
     /// Allow a plain-http JWKS URL on a non-loopback host (never in production).
+    #[arg(
+        long,
+        env = "OIDC_ALLOW_INSECURE_HTTP",
+        action = ArgAction::SetTrue,
+        value_parser = boolean("OIDC_ALLOW_INSECURE_HTTP")
+    )]
+    pub(crate) allow_insecure_http: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiscoverArgs {
+    /// The issuer: https, or http on a loopback host (see --allow-insecure-http).
+    #[arg(long, env = "OIDC_ISSUER", value_name = "ISSUER")]
+    pub(crate) issuer: String,
+
+    /// How metadata is found: auto (OpenID Connect, then RFC 8414), oidc or oauth.
+    #[arg(long, env = "OIDC_DISCOVERY", value_name = "MODE")]
+    pub(crate) discovery: Option<String>,
+
+    /// The metadata URL, fetched as is (its issuer must still equal --issuer).
+    #[arg(long, env = "OIDC_DISCOVERY_URL", value_name = "URL")]
+    pub(crate) discovery_url: Option<String>,
+
+    /// Deadline for each request, in seconds (default 3).
+    #[arg(
+        long,
+        env = "OIDC_JWKS_TIMEOUT_S",
+        value_name = "SECONDS",
+        value_parser = seconds("OIDC_JWKS_TIMEOUT_S"),
+        allow_negative_numbers = true
+    )]
+    pub(crate) jwks_timeout: Option<f64>,
+
+    /// Allow plain-http URLs on non-loopback hosts (never in production).
     #[arg(
         long,
         env = "OIDC_ALLOW_INSECURE_HTTP",

@@ -11,7 +11,7 @@ use verifier_core::{AuthConfig, ConfigError};
 use crate::cli::VerifyArgs;
 
 /// Flags that stand for an environment variable, for error messages.
-const FLAG_NAMES: [(&str, &str); 8] = [
+const FLAG_NAMES: &[(&str, &str)] = &[
     ("OIDC_ISSUER", "--issuer"),
     ("OIDC_AUDIENCE", "--audience"),
     ("OIDC_JWKS_URL", "--jwks-url"),
@@ -20,11 +20,14 @@ const FLAG_NAMES: [(&str, &str); 8] = [
     ("OIDC_JWKS_TIMEOUT_S", "--jwks-timeout"),
     ("OIDC_REQUIRED_SCOPES", "--require-scope"),
     ("OIDC_REQUIRED_PERMISSIONS", "--require-permission"),
+    ("OIDC_DISCOVERY", "--discovery"),
+    ("OIDC_DISCOVERY_URL", "--discovery-url"),
+    ("OIDC_ALLOW_INSECURE_HTTP", "--allow-insecure-http"),
 ];
 
 /// A configuration error, naming the flag and the variable.
 #[derive(Debug)]
-pub(crate) struct CliConfigError(ConfigError);
+pub(crate) struct CliConfigError(pub(crate) ConfigError);
 
 impl fmt::Display for CliConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -56,7 +59,7 @@ where
         match name {
             "OIDC_ISSUER" => Some(args.issuer.clone()),
             "OIDC_AUDIENCE" => Some(args.audiences.join(",")),
-            "OIDC_JWKS_URL" => Some(args.jwks_url.clone()),
+            "OIDC_JWKS_URL" => args.jwks_url.clone(),
             "OIDC_ALLOWED_ALGS" if !args.algs.is_empty() => Some(args.algs.join(",")),
             "OIDC_ALLOWED_ALGS" => None,
             "OIDC_LEEWAY_S" => args.leeway.map(|s| s.to_string()),
@@ -83,7 +86,7 @@ mod tests {
         VerifyArgs {
             issuer: "https://issuer.example/".into(),
             audiences: vec!["a".into(), "b".into()],
-            jwks_url: "https://issuer.example/jwks.json".into(),
+            jwks_url: Some("https://issuer.example/jwks.json".into()),
             algs: Vec::new(),
             leeway: None,
             scopes: Vec::new(),
@@ -134,7 +137,7 @@ mod tests {
         assert!(err.contains("HS256"), "{err}");
 
         let mut a = args();
-        a.jwks_url = "http://example.com/jwks.json".into();
+        a.jwks_url = Some("http://example.com/jwks.json".into());
         let err = with_env(&a, &[]).unwrap_err().to_string();
         assert!(err.contains("--jwks-url (OIDC_JWKS_URL)"), "{err}");
 

@@ -47,7 +47,9 @@ pub(crate) async fn run(args: JwksArgs) -> Outcome {
         // A `ConfigError` reads "invalid configuration: {field} {reason}".
         Err(err) => return usage_error(err),
     };
-    let url = config.jwks_url().as_str().to_owned();
+    let url = config
+        .jwks_url()
+        .map_or_else(String::new, |u| u.as_str().to_owned());
     let fetched = client.get_signing_keys(true).await.and_then(|keys| {
         if keys.is_empty() {
             // Installed by a verifier (it revokes every key), but nothing can verify.
@@ -124,7 +126,7 @@ struct Report<'a> {
 
 /// One usable key.
 #[derive(Serialize)]
-struct KeyRow {
+pub(crate) struct KeyRow {
     kid: String,
     kty: &'static str,
     crv: Option<&'static str>,
@@ -135,7 +137,7 @@ struct KeyRow {
 }
 
 impl KeyRow {
-    fn new(key: &SigningKey) -> Self {
+    pub(crate) fn new(key: &SigningKey) -> Self {
         KeyRow {
             kid: key.kid().to_owned(),
             kty: key.key_type(),

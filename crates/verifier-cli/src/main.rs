@@ -4,6 +4,7 @@
 //! - `verify`: the full verification pipeline against an issuer's JWKS; exit 0 valid,
 //!   1 rejected, 2 usage or configuration error.
 //! - `jwks`: fetch a key set, list usable keys and skipped entries; exit 0 healthy, 1 not.
+//! - `discover`: find an issuer's metadata and key set; exit 0 healthy, 1 not.
 //! - `decode`: header and claims of a token, clearly marked unverified.
 //! - `demo`: an in-process tour of the axum integration against the test issuer.
 #![forbid(unsafe_code)]
@@ -12,6 +13,7 @@ mod cli;
 mod config;
 mod decode;
 mod demo;
+mod discover;
 mod escape;
 mod human;
 mod input;
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args),
         Command::Verify(args) => with_runtime(|| verify::run(args)),
         Command::Jwks(args) => with_runtime(|| jwks::run(args)),
+        Command::Discover(args) => with_runtime(|| discover::run(args)),
         Command::Demo => with_runtime(demo::run),
     };
     outcome.into()

@@ -481,7 +481,7 @@ fn bad_flags_exit_2_with_a_clear_message() {
 fn help_and_version_exit_0() {
     let out = run(cmd().arg("--help"));
     assert_eq!(code(&out), 0);
-    for sub in ["verify", "jwks", "decode", "demo"] {
+    for sub in ["verify", "jwks", "discover", "decode", "demo"] {
         assert!(stdout(&out).contains(sub), "{}", stdout(&out));
     }
     let out = run(cmd().args(["verify", "--help"]));
@@ -847,4 +847,127 @@ fn text_output_escapes_control_characters_from_tokens_and_key_sets() {
         .arg(issuer.jwks_url()));
     assert_terminal_safe(&stdout(&out));
     assert_eq!(json_out(&out)["keys"][0]["kid"], "k\u{1b}[31m\u{202e}1");
+}
+
+// ---------------------------------------------------------------- discovery
+
+/// `verify` with the issuer and audience only: the key set is discovered.
+#[test]
+fn verify_without_jwks_url_discovers_the_key_set() {
+    let issuer = TestIssuer::start();
+    let token = issuer.token().build();
+    let out = run(cmd()
+        .args(["verify", "--format", "json", "--issuer"])
+        .arg(issuer.issuer())
+        .args(["--audience", DEFAULT_AUDIENCE])
+        .arg(&token));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json_out(&out)["sub"], "user-123");
+    assert_eq!(issuer.discovery_fetch_count(), 1);
+    assert_eq!(issuer.fetch_count(), 1);
+
+    // The metadata endpoint failing: 503 discovery_failed, exit 1, no key-set request.
+    let down = TestIssuer::start();
+    down.set_discovery_fault(Some(Fault::Status(500)));
+    let out = run(cmd()
+        .args(["verify", "--format", "json", "--issuer"])
+        .arg(down.issuer())
+        .args(["--audience", DEFAULT_AUDIENCE])
+        .arg(down.token().build()));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json_out(&out);
+    assert_eq!(doc["error"]["code"], "discovery_failed");
+    assert_eq!(doc["error"]["status"], 503);
+    assert_eq!(down.fetch_count(), 0);
+}
+
+#[test]
+fn discover_prints_the_metadata_url_jwks_uri_and_keys() {
+    let issuer = TestIssuer::start();
+    let out = run(cmd().args(["discover", "--issuer"]).arg(issuer.issuer()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("issuer {}: HEALTHY\n", issuer.issuer())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("metadata: {}\n", issuer.discovery_url())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("jwks_uri: {}\n", issuer.jwks_url())),
+        "{text}"
+    );
+    assert!(
+        text.contains("keys:     1 usable: test-rs256 (RSA)"),
+        "{text}"
+    );
+
+    let out = run(cmd()
+        .args(["discover", "--format", "json", "--issuer"])
+        .arg(issuer.issuer()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_out(&out);
+    assert_eq!(doc["issuer"], json!(issuer.issuer()));
+    assert_eq!(doc["healthy"], true);
+    assert_eq!(doc["metadata_url"], json!(issuer.discovery_url()));
+    assert_eq!(doc["jwks_uri"], json!(issuer.jwks_url()));
+    assert_eq!(doc["keys"][0]["kid"], "test-rs256");
+    assert_eq!(doc["health"]["ready"], true);
+    assert!(doc.get("error").is_none());
+}
+
+#[test]
+fn discover_unhealthy_exits_1_with_the_code() {
+    // A document naming another issuer: discovery_error, its jwks_uri never requested.
+    let issuer = TestIssuer::start();
+    let elsewhere = TestIssuer::start();
+    issuer.set_discovery(Some(json!({
+        "issuer": format!("{}/", issuer.issuer()),
+        "jwks_uri": elsewhere.jwks_url(),
+    })));
+    let out = run(cmd()
+        .args(["discover", "--format", "json", "--issuer"])
+        .arg(issuer.issuer()));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_no_panic(&out);
+    let doc = json_out(&out);
+    assert_eq!(doc["healthy"], false);
+    assert_eq!(doc["error"]["code"], "discovery_error");
+    assert_eq!(doc["health"]["issuers"][0]["last_error"], "discovery_error");
+    assert_eq!(elsewhere.fetch_count(), 0);
+
+    // Nothing answers: discovery_failed, in text with the causes.
+    let out = run(cmd().args(["discover", "--issuer", "http://127.0.0.1:1/realms/x"]));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(": UNHEALTHY"), "{text}");
+    assert!(
+        text.contains("error: discovery_failed (HTTP 503)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn discover_configuration_errors_exit_2() {
+    assert_usage_error(
+        &run(cmd().args(["discover", "--issuer", "http://idp.example/"])),
+        "--issuer (OIDC_ISSUER)",
+    );
+    assert_usage_error(
+        &run(cmd().args(["discover", "--issuer", "https://idp.example/?tenant=1"])),
+        "--issuer (OIDC_ISSUER)",
+    );
+    assert_usage_error(
+        &run(cmd().args([
+            "discover",
+            "--issuer",
+            "https://idp.example/",
+            "--discovery",
+            "openid",
+        ])),
+        "--discovery (OIDC_DISCOVERY)",
+    );
+    assert_usage_error(&run(cmd().arg("discover")), "--issuer");
 }

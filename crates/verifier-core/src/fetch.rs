@@ -22,10 +22,11 @@ pub(crate) enum FetchError {
     Transport(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// What one fetch targets: the URL, its deadline and its body cap.
+/// What one fetch targets: the URL (when known before the fetch starts: a discovered
+/// key-set URL is not), its deadline and its body cap.
 #[derive(Clone, Debug)]
 pub(crate) struct FetchParams {
-    pub(crate) url: Url,
+    pub(crate) url: Option<Url>,
     pub(crate) timeout: Duration,
     pub(crate) max_bytes: usize,
 }

@@ -245,6 +245,10 @@ pub enum KeySetError {
     /// Connection, TLS or timeout failure.
     #[error("key set request failed: {0}")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The issuer's metadata could not supply the key-set URL (`discovery_failed` or
+    /// `discovery_error`; the metadata failure is the source).
+    #[error("key set URL not discovered: {0}")]
+    Discovery(#[source] AuthError),
 }
 
 impl KeySetError {
@@ -254,11 +258,15 @@ impl KeySetError {
             KeySetError::Status(_) | KeySetError::Redirected | KeySetError::Transport(_) => {
                 ErrorCode::JwksFetchFailed
             }
+            KeySetError::Discovery(err) => err.code(),
             _ => ErrorCode::JwksError,
         }
     }
 
     pub(crate) fn into_auth_error(self) -> AuthError {
+        if let KeySetError::Discovery(err) = self {
+            return err;
+        }
         AuthError::new(self.code()).with_source(self)
     }
 }

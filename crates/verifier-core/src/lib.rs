@@ -34,6 +34,8 @@ mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod health;
+mod issuers;
 pub mod jwks;
 mod keys;
 mod mismatch;
@@ -44,16 +46,18 @@ mod verifier;
 pub use alg::Algorithm;
 pub use claims::{Claims, FromClaims};
 pub use clock::{Clock, SystemClock};
-pub use config::{AuthConfig, AuthConfigBuilder};
+pub use config::{AuthConfig, AuthConfigBuilder, KeySource, VerifierConfig, MAX_ISSUERS};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
+pub use health::{Health, IssuerHealth};
+pub use issuers::UnknownIssuer;
 #[cfg(feature = "blocking")]
 pub use jwks::JwksClient;
 pub use jwks::{AsyncJwksClient, JwksStats};
 pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
 pub use token::decode_unverified;
-pub use verifier::AsyncJwtVerifier;
 #[cfg(feature = "blocking")]
 pub use verifier::JwtVerifier;
+pub use verifier::{AsyncJwtVerifier, VerifierBuilder};
 
 /// Re-exported so callers can build a custom HTTP client of the same version.
 pub use reqwest;

@@ -51,12 +51,26 @@ pub(crate) trait Document: Sized + Send + Sync + 'static {
     fn parse(body: &[u8], policy: &Self::Policy) -> Result<Self, Self::Error>;
     /// The caller-facing error for a failed refresh.
     fn into_auth_error(err: Self::Error) -> AuthError;
-    /// Logs the start of refresh `generation`.
-    fn log_start(url: &url::Url, generation: u64);
+    /// Logs the start of refresh `generation` (`url`: the last URL fetched, if any).
+    fn log_start(url: LogUrl<'_>, generation: u64);
     /// Logs a successful refresh that produced `self`.
-    fn log_ok(&self, url: &url::Url, status: u16, duration_ms: u64);
+    fn log_ok(&self, url: LogUrl<'_>, status: u16, duration_ms: u64);
     /// Logs a failed refresh.
-    fn log_failed(url: &url::Url, failure: &Failure<'_, Self>);
+    fn log_failed(url: LogUrl<'_>, failure: &Failure<'_, Self>);
+}
+
+/// A lifecycle's URL in logs: the one last fetched, or a placeholder before a
+/// discovered URL is known.
+#[derive(Clone, Copy)]
+pub(crate) struct LogUrl<'a>(pub(crate) Option<&'a url::Url>);
+
+impl std::fmt::Display for LogUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(url) => f.write_str(url.as_str()),
+            None => f.write_str("(not yet discovered)"),
+        }
+    }
 }
 
 /// What [`Document::log_failed`] reports.
@@ -133,6 +147,8 @@ pub(crate) struct Timing {
 
 /// Counters and state of a lifecycle, for the document's public stats type.
 pub(crate) struct Stats<D> {
+    /// The code of the last failure, until a success erases it.
+    pub(crate) last_error: Option<crate::error::ErrorCode>,
     pub(crate) fetches: u64,
     pub(crate) failures: u64,
     pub(crate) consecutive_failures: u32,
@@ -143,7 +159,11 @@ pub(crate) struct Stats<D> {
 }
 
 pub(crate) struct Lifecycle<F: Flight, D: Document> {
+    /// Deadline and body cap of each fetch.
     pub(crate) params: FetchParams,
+    /// The URL of the latest fetch (set by the fetch when it is resolved late, as a
+    /// discovered key-set URL or the metadata URL that answered).
+    url: Arc<ArcSwapOption<url::Url>>,
     policy: D::Policy,
     timing: Timing,
     clock: Arc<dyn Clock>,
@@ -173,6 +193,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Lifecycle {
+            url: Arc::new(ArcSwapOption::from(params.url.clone().map(Arc::new))),
             params,
             policy,
             timing,
@@ -201,6 +222,16 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
     #[inline]
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    /// The URL of the latest fetch (`None` before a discovered URL is known).
+    pub(crate) fn url(&self) -> Option<Arc<url::Url>> {
+        self.url.load_full()
+    }
+
+    /// A handle a fetch uses to record the URL it resolved.
+    pub(crate) fn url_slot(&self) -> Arc<ArcSwapOption<url::Url>> {
+        self.url.clone()
     }
 
     /// How long a waiter waits for a refresh at most.
@@ -280,6 +311,19 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         }
     }
 
+    /// Decides under the lock for a refresh behind the current document: the current
+    /// document at once, with a new refresh started unless one is in flight (the caller
+    /// must then run it); with no current document, a refresh to wait for.
+    pub(crate) fn refresh_behind(&self, st: &mut State<F, D>, now: Instant) -> Decision<D> {
+        match self.current.load_full() {
+            Some(snapshot) => {
+                let generation = st.in_flight.is_none().then(|| self.begin(st, now));
+                Decision::Use(snapshot, generation)
+            }
+            None => self.join_or_start(st, now, None),
+        }
+    }
+
     /// Joins the refresh in flight or starts one; on failure the caller falls back on
     /// `fallback`.
     pub(crate) fn join_or_start(
@@ -298,7 +342,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         st.next_generation += 1;
         st.last_started = Some(now);
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        D::log_start(&self.params.url, st.next_generation);
+        D::log_start(LogUrl(self.url().as_deref()), st.next_generation);
         st.next_generation
     }
 
@@ -323,7 +367,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         st.last_ended = Some(now);
         let result = match outcome {
             Ok((status, doc)) => {
-                doc.log_ok(&self.params.url, status, elapsed_ms);
+                doc.log_ok(LogUrl(self.url().as_deref()), status, elapsed_ms);
                 let snapshot = Arc::new(Snapshot {
                     doc,
                     fetched_at: now,
@@ -349,7 +393,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
                 let delay = self.backoff(st.consecutive_failures);
                 st.next_retry_at = now.checked_add(delay);
                 D::log_failed(
-                    &self.params.url,
+                    LogUrl(self.url().as_deref()),
                     &Failure {
                         error: &err,
                         duration_ms: elapsed_ms,
@@ -407,6 +451,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         let current = self.current.load_full();
         let now = self.now();
         Stats {
+            last_error: st.last_error.as_ref().map(AuthError::code),
             fetches: self.fetches.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
             consecutive_failures: st.consecutive_failures,

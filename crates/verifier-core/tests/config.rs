@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use verifier_core::discovery::Discovery;
 use verifier_core::{Algorithm, AuthConfig, AuthConfigBuilder, ConfigError};
 
 fn base() -> AuthConfigBuilder {
@@ -57,9 +58,11 @@ fn required_strings() {
         err(AuthConfig::builder().audience("a").jwks_url("https://x/")).field(),
         "issuer"
     );
+    // Without `jwks_url` keys are discovered (SPEC-2 §1.3), so the issuer must be a URL:
+    // before discovery this named `jwks_url` (a deliberate change, see MIGRATION.md).
     assert_eq!(
         err(AuthConfig::builder().issuer("i").audience("a")).field(),
-        "jwks_url"
+        "issuer"
     );
 }
 
@@ -214,7 +217,10 @@ fn claim_names_and_sets() {
         .build()
         .unwrap();
     assert_eq!(c.issuer(), "https://issuer.example/");
-    assert_eq!(c.jwks_url().as_str(), "https://issuer.example/jwks.json");
+    assert_eq!(
+        c.jwks_url().unwrap().as_str(),
+        "https://issuer.example/jwks.json"
+    );
     assert_eq!(c.scope_claim(), "scp");
     assert_eq!(c.permissions_claim(), "grants");
     assert_eq!(c.required_scopes(), ["read:users", "write:users"]);
@@ -335,7 +341,11 @@ fn from_env() {
 #[test]
 fn from_env_errors_name_the_variable() {
     assert_eq!(env(&REQUIRED[1..]).unwrap_err().field(), "OIDC_ISSUER");
-    assert_eq!(env(&REQUIRED[..2]).unwrap_err().field(), "OIDC_JWKS_URL");
+    // `OIDC_JWKS_URL` unset: discovery from the issuer (SPEC-2 §1.3; it was an error
+    // before discovery, a deliberate change listed in MIGRATION.md).
+    let discovering = env(&REQUIRED[..2]).unwrap();
+    assert_eq!(discovering.jwks_url(), None);
+    assert_eq!(discovering.discovery(), Discovery::Auto);
     for (var, value) in [
         ("OIDC_LEEWAY_S", "-1"),
         ("OIDC_LEEWAY_S", "soon"),
@@ -763,7 +773,8 @@ fn every_variable_names_itself_in_its_errors() {
     let c = env(&vars).unwrap();
     assert!(c.required_scopes().is_empty() && c.required_permissions().is_empty());
     // A missing required variable is named too.
-    for var in ["OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_JWKS_URL"] {
+    // (`OIDC_JWKS_URL` is not required since discovery: unset, keys are discovered.)
+    for var in ["OIDC_ISSUER", "OIDC_AUDIENCE"] {
         let mut vars = REQUIRED.to_vec();
         vars.retain(|(k, _)| *k != var);
         assert_eq!(
@@ -789,11 +800,15 @@ fn every_variable_names_itself_in_its_errors() {
 /// A file keeps serde's own messages for a missing or mistyped required field.
 #[test]
 fn deserialize_required_fields() {
-    for field in ["issuer", "audience", "jwks_url"] {
+    for field in ["issuer", "audience"] {
         let (_, json, _) = required_forms(field);
         let e = serde_json::from_value::<AuthConfig>(json.into()).unwrap_err();
         assert_eq!(e.to_string(), format!("missing field `{field}`"));
     }
+    // Without `jwks_url`, keys are discovered (SPEC-2 §1.3; was "missing field").
+    let (_, json, _) = required_forms("jwks_url");
+    let c = serde_json::from_value::<AuthConfig>(json.into()).unwrap();
+    assert_eq!(c.discovery(), Discovery::Auto);
     let (_, mut json, _) = required_forms("");
     json.insert("issuer".into(), serde_json::Value::Null);
     let e = serde_json::from_value::<AuthConfig>(json.into()).unwrap_err();

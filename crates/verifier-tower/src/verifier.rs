@@ -6,7 +6,7 @@ use std::pin::Pin;
 use http::HeaderMap;
 #[cfg(feature = "blocking")]
 use verifier_core::JwtVerifier;
-use verifier_core::{bearer, AsyncJwtVerifier, AuthConfig, AuthError, Claims};
+use verifier_core::{bearer, AsyncJwtVerifier, AuthConfig, AuthError, Claims, Health};
 
 /// A boxed, `Send` verification future.
 pub(crate) type VerifyFuture = Pin<Box<dyn Future<Output = Result<Claims, AuthError>> + Send>>;
@@ -107,6 +107,21 @@ impl Verifier {
                 tokio::task::spawn_blocking(move || v.healthcheck(refresh))
                     .await
                     .unwrap_or(false)
+            }
+        }
+    }
+
+    /// Readiness that says why ([`AsyncJwtVerifier::health`]); blocking flavour: on the
+    /// blocking pool. `Serialize`, for a readiness endpoint's body.
+    pub async fn health(&self) -> Health {
+        match self {
+            Verifier::Async(v) => v.health().await,
+            #[cfg(feature = "blocking")]
+            Verifier::Blocking(v) => {
+                let v = v.clone();
+                tokio::task::spawn_blocking(move || v.health())
+                    .await
+                    .unwrap_or_default()
             }
         }
     }

@@ -7,10 +7,12 @@ use std::time::Duration;
 use url::Url;
 
 use super::fields::Fields;
-use super::{is_loopback, AuthConfig};
+use super::{is_loopback, AuthConfig, Source};
 use crate::alg::Algorithm;
 use crate::clock::{Clock, SystemClock};
+use crate::discovery::Discovery;
 use crate::error::ConfigError;
+use crate::keys::{parse_key_set, KeyPolicy};
 
 const MAX_TTL: Duration = Duration::from_secs(86_400);
 /// Upper bounds of the other durations (documented in docs/configuration.md): past them
@@ -32,6 +34,8 @@ pub struct AuthConfigBuilder {
     fields: Fields,
     /// Code only: not in the field table (no file or environment form).
     clock: Option<Arc<dyn Clock>>,
+    /// Code only: a key set given in code.
+    static_jwks: Option<String>,
 }
 
 impl AuthConfigBuilder {
@@ -40,6 +44,7 @@ impl AuthConfigBuilder {
         AuthConfigBuilder {
             fields,
             clock: None,
+            static_jwks: None,
         }
     }
 
@@ -68,9 +73,70 @@ impl AuthConfigBuilder {
             .extend(audiences.into_iter().map(Into::into));
         self
     }
-    /// The key-set URL (required; `https` unless loopback or [`allow_insecure_http`](Self::allow_insecure_http)).
+    /// The key-set URL (`https` unless loopback or [`allow_insecure_http`](Self::allow_insecure_http)).
+    /// Unset, keys are discovered from the issuer's metadata (see [`discovery`](Self::discovery)).
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.fields.jwks_url = Some(url.into());
+        self
+    }
+    /// How the issuer's metadata is found when no `jwks_url` is set (default
+    /// [`Discovery::Auto`]; [`Discovery::Off`] requires `jwks_url`). Discovery needs the
+    /// issuer to be an `https` URL (or `http` on a loopback host or with
+    /// `allow_insecure_http`) without userinfo, query or fragment.
+    ///
+    /// ```
+    /// use verifier_core::AuthConfig;
+    /// use verifier_core::discovery::Discovery;
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://kc.example/realms/acme")
+    ///     .audience("orders-api")
+    ///     .discovery(Discovery::Oidc)
+    ///     .build()?;
+    /// assert_eq!(config.discovery(), Discovery::Oidc);
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn discovery(mut self, mode: Discovery) -> Self {
+        self.fields.discovery = Some(mode);
+        self
+    }
+    /// An explicit metadata URL, fetched as is instead of the well-known ones (same
+    /// scheme rule as `jwks_url`); the document's `issuer` must still equal the issuer.
+    pub fn discovery_url(mut self, url: impl Into<String>) -> Self {
+        self.fields.discovery_url = Some(url.into());
+        self
+    }
+    /// How long a metadata document is fresh (default 3600 s; in (0, 86400 s]).
+    pub fn discovery_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.fields.discovery_cache_ttl = Some(ttl);
+        self
+    }
+    /// How long past its TTL a metadata document keeps supplying `jwks_uri` while
+    /// metadata refreshes fail (default 86400 s; at most 604800 s, 7 days).
+    pub fn discovery_max_stale(mut self, d: Duration) -> Self {
+        self.fields.discovery_max_stale = Some(d);
+        self
+    }
+    /// Keys given in code instead of fetched: a JWKS document (`{"keys": [...]}`), parsed
+    /// with the same rules as a fetched one (allowed algorithms, key sizes, at most
+    /// `jwks_max_cached_keys`). No request is ever made. For air-gapped services and
+    /// tests; code only (no file or environment form), and not with `jwks_url` or
+    /// discovery. `build()` refuses a document with no usable key.
+    ///
+    /// ```
+    /// use verifier_core::{AuthConfig, KeySource};
+    /// let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://issuer.example/")
+    ///     .audience("api")
+    ///     .allowed_algs([verifier_core::Algorithm::EdDSA])
+    ///     .static_jwks(jwks)
+    ///     .build()?;
+    /// assert!(matches!(config.key_source(), KeySource::Static));
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn static_jwks(mut self, document: impl Into<String>) -> Self {
+        self.static_jwks = Some(document.into());
         self
     }
     /// Replaces the accepted algorithms (default `[RS256]`; must be non-empty).
@@ -218,29 +284,7 @@ impl AuthConfigBuilder {
         if audiences.is_empty() || audiences.iter().any(String::is_empty) {
             return Err(ConfigError::new("audience", "must be non-empty"));
         }
-        let jwks_url_str = non_empty("jwks_url", f.jwks_url.as_deref())?;
         let allow_insecure_http = f.allow_insecure_http;
-        let jwks_url = Url::parse(&jwks_url_str)
-            .map_err(|e| ConfigError::new("jwks_url", format!("must be a URL ({e})")))?;
-        match jwks_url.scheme() {
-            "https" => {}
-            "http" if allow_insecure_http || is_loopback(&jwks_url) => {}
-            "http" => {
-                return Err(ConfigError::new(
-                    "jwks_url",
-                    "must use https (plain http is allowed only for loopback hosts or with allow_insecure_http)",
-                ))
-            }
-            other => {
-                return Err(ConfigError::new(
-                    "jwks_url",
-                    format!("must use https, not {other:?}"),
-                ))
-            }
-        }
-        if jwks_url.host().is_none() {
-            return Err(ConfigError::new("jwks_url", "must have a host"));
-        }
         let mut allowed_algs = f.allowed_algs;
         if allowed_algs.is_empty() {
             return Err(ConfigError::new("allowed_algs", "must be non-empty"));
@@ -292,11 +336,37 @@ impl AuthConfigBuilder {
                 "must be at most 1048576",
             ));
         }
+        let discovery_cache_ttl = f.discovery_cache_ttl;
+        if discovery_cache_ttl.is_zero() || discovery_cache_ttl > MAX_TTL {
+            return Err(ConfigError::new(
+                "discovery_cache_ttl",
+                "must be in (0, 86400] seconds",
+            ));
+        }
+        let discovery_max_stale = at_most("discovery_max_stale", f.discovery_max_stale, MAX_STALE)?;
+        let key_source = key_source(
+            &issuer,
+            f.jwks_url.as_deref(),
+            f.discovery,
+            f.discovery_url.as_deref(),
+            self.static_jwks,
+            allow_insecure_http,
+        )?;
+        if let Source::Static(document) = &key_source {
+            check_static_jwks(
+                document,
+                &allowed_algs,
+                f.enforce_minimum_key_length,
+                jwks_max_cached_keys,
+            )?;
+        }
         Ok(AuthConfig {
             verified_token_cache,
             issuer,
             audiences,
-            jwks_url,
+            key_source,
+            discovery_cache_ttl,
+            discovery_max_stale,
             allowed_algs,
             leeway,
             jwks_timeout,
@@ -321,6 +391,162 @@ impl AuthConfigBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         })
     }
+}
+
+/// The one key source the fields describe, checked.
+fn key_source(
+    issuer: &str,
+    jwks_url: Option<&str>,
+    discovery: Option<Discovery>,
+    discovery_url: Option<&str>,
+    static_jwks: Option<String>,
+    allow_insecure_http: bool,
+) -> Result<Source, ConfigError> {
+    let discovering = discovery.is_some_and(|d| d != Discovery::Off) || discovery_url.is_some();
+    if let Some(document) = static_jwks {
+        if jwks_url.is_some() {
+            return Err(ConfigError::new(
+                "static_jwks",
+                "set jwks_url or static_jwks, not both",
+            ));
+        }
+        if discovering {
+            return Err(ConfigError::new(
+                "discovery",
+                "set static_jwks or discovery, not both",
+            ));
+        }
+        return Ok(Source::Static(document.into()));
+    }
+    if let Some(url) = jwks_url {
+        if discovering {
+            return Err(ConfigError::new(
+                "discovery",
+                "set jwks_url or discovery, not both",
+            ));
+        }
+        let url = non_empty("jwks_url", Some(url))?;
+        return Ok(Source::JwksUrl(fetch_url(
+            "jwks_url",
+            &url,
+            allow_insecure_http,
+        )?));
+    }
+    let mode = discovery.unwrap_or(Discovery::Auto);
+    if mode == Discovery::Off {
+        return Err(ConfigError::new(
+            "jwks_url",
+            "must be set when discovery is off",
+        ));
+    }
+    check_discovery_issuer(issuer, allow_insecure_http)?;
+    let url = match discovery_url {
+        Some(url) => {
+            let url = non_empty("discovery_url", Some(url))?;
+            Some(fetch_url("discovery_url", &url, allow_insecure_http)?)
+        }
+        None => None,
+    };
+    Ok(Source::Discovery { mode, url })
+}
+
+/// A URL we fetch from: `https`, or `http` on a loopback host or with
+/// `allow_insecure_http`, with a host.
+fn fetch_url(
+    field: &'static str,
+    value: &str,
+    allow_insecure_http: bool,
+) -> Result<Url, ConfigError> {
+    let url =
+        Url::parse(value).map_err(|e| ConfigError::new(field, format!("must be a URL ({e})")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::new(
+                field,
+                "must use https (plain http is allowed only for loopback hosts or with allow_insecure_http)",
+            ))
+        }
+        other => {
+            return Err(ConfigError::new(
+                field,
+                format!("must use https, not {other:?}"),
+            ))
+        }
+    }
+    if url.host().is_none() {
+        return Err(ConfigError::new(field, "must have a host"));
+    }
+    Ok(url)
+}
+
+/// Discovery derives URLs from the issuer (SPEC-2 §1.3): it must be an `https` URL (or
+/// `http` on a loopback host or with `allow_insecure_http`) with a host and without
+/// userinfo, query or fragment. The configured string, not its parsed form, is what
+/// the metadata's `issuer` is compared with.
+fn check_discovery_issuer(issuer: &str, allow_insecure_http: bool) -> Result<(), ConfigError> {
+    let Ok(url) = Url::parse(issuer) else {
+        return Err(ConfigError::new(
+            "issuer",
+            "must be a URL when keys are discovered (set jwks_url otherwise)",
+        ));
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        _ => {
+            return Err(ConfigError::new(
+                "issuer",
+                "must use https when keys are discovered (plain http is allowed only for loopback hosts or with allow_insecure_http)",
+            ))
+        }
+    }
+    if url.host().is_none() {
+        return Err(ConfigError::new("issuer", "must have a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new(
+            "issuer",
+            "must not have userinfo when keys are discovered",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            "issuer",
+            "must not have a query or a fragment when keys are discovered",
+        ));
+    }
+    Ok(())
+}
+
+/// A key set given in code must have at least one usable key under the same rules as a
+/// fetched one.
+fn check_static_jwks(
+    document: &str,
+    allowed: &[Algorithm],
+    enforce_min_len: bool,
+    max_keys: usize,
+) -> Result<(), ConfigError> {
+    let policy = KeyPolicy {
+        allowed: allowed.to_vec(),
+        enforce_min_len,
+        max_keys,
+    };
+    let set = parse_key_set(document.as_bytes(), &policy)
+        .map_err(|e| ConfigError::new("static_jwks", format!("is not a usable key set ({e})")))?;
+    if set.len() == 0 {
+        let reasons: Vec<String> = set
+            .skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.kid.as_deref().unwrap_or("(no kid)"), s.reason))
+            .collect();
+        return Err(ConfigError::new(
+            "static_jwks",
+            format!("has no usable key ({})", reasons.join("; ")),
+        ));
+    }
+    Ok(())
 }
 
 /// `value`, or a `ConfigError` naming `field` when it is over `max`.

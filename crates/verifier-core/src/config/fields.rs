@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use super::kind::{Algs, Count, Flag, List, Secs, Text, Words};
+use super::kind::{Algs, Count, Disc, Flag, List, Secs, Text, Words};
 use super::table::config_table;
 use crate::alg::Algorithm;
 
@@ -20,7 +20,7 @@ config_table! {
     // field                    kind    environment variable                presence / default
     issuer:                     Text,   "OIDC_ISSUER",                      required;
     audience:                   List,   "OIDC_AUDIENCE",                    required;
-    jwks_url:                   Text,   "OIDC_JWKS_URL",                    required;
+    jwks_url:                   Text,   "OIDC_JWKS_URL",                    optional;
     allowed_algs:               Algs,   "OIDC_ALLOWED_ALGS",                default vec![Algorithm::RS256];
     leeway:                     Secs,   "OIDC_LEEWAY_S",                    default Duration::ZERO;
     jwks_timeout:               Secs,   "OIDC_JWKS_TIMEOUT_S",              default Duration::from_secs(3);
@@ -39,6 +39,10 @@ config_table! {
     jwks_backoff_initial:       Secs,   "OIDC_JWKS_BACKOFF_INITIAL_S",      default Duration::from_secs(1);
     jwks_backoff_max:           Secs,   "OIDC_JWKS_BACKOFF_MAX_S",          default Duration::from_secs(60);
     verified_token_cache:       Count,  "OIDC_VERIFIED_TOKEN_CACHE",        default 0;
+    discovery:                  Disc,   "OIDC_DISCOVERY",                   optional;
+    discovery_url:              Text,   "OIDC_DISCOVERY_URL",               optional;
+    discovery_cache_ttl:        Secs,   "OIDC_DISCOVERY_CACHE_TTL_S",       default Duration::from_secs(3600);
+    discovery_max_stale:        Secs,   "OIDC_DISCOVERY_MAX_STALE_S",       default Duration::from_secs(86_400);
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::alg::Algorithm;
+use crate::discovery::Discovery;
 use crate::error::ConfigError;
 
 /// How one kind of value is read from a configuration file and from the environment.
@@ -40,6 +41,9 @@ pub(super) struct Secs;
 
 /// A non-negative integer.
 pub(super) struct Count;
+
+/// A [`Discovery`] mode: `auto`, `oidc`, `oauth` or `off` (ASCII case-insensitive).
+pub(super) struct Disc;
 
 /// A boolean; the environment also takes `1/0`, `yes/no`, `on/off` and empty (false).
 pub(super) struct Flag;
@@ -147,6 +151,26 @@ impl Kind for Flag {
             )),
         }
     }
+}
+
+impl Kind for Disc {
+    type Value = Discovery;
+    type Raw = String;
+    fn from_raw(field: &'static str, raw: String) -> Result<Discovery, ConfigError> {
+        discovery(field, &raw)
+    }
+    fn from_env(var: &'static str, value: String) -> Result<Discovery, ConfigError> {
+        discovery(var, &value)
+    }
+}
+
+fn discovery(name: &'static str, value: &str) -> Result<Discovery, ConfigError> {
+    Discovery::from_name(value).ok_or_else(|| {
+        ConfigError::new(
+            name,
+            format!("must be one of auto, oidc, oauth or off, got {value:?}"),
+        )
+    })
 }
 
 /// One string or a list of strings.

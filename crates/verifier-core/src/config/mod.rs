@@ -13,15 +13,18 @@ use url::Url;
 
 use crate::alg::Algorithm;
 use crate::clock::Clock;
+use crate::discovery::Discovery;
 
 mod builder;
 mod env;
 mod fields;
+mod issuers;
 mod kind;
 mod serde;
 mod table;
 
 pub use builder::AuthConfigBuilder;
+pub use issuers::{VerifierConfig, MAX_ISSUERS};
 
 /// Everything a verifier needs to know, validated once.
 ///
@@ -48,7 +51,7 @@ pub use builder::AuthConfigBuilder;
 pub struct AuthConfig {
     issuer: String,
     audiences: Vec<String>,
-    jwks_url: Url,
+    key_source: Source,
     allowed_algs: Vec<Algorithm>,
     leeway: Duration,
     jwks_timeout: Duration,
@@ -67,11 +70,58 @@ pub struct AuthConfig {
     jwks_backoff_initial: Duration,
     jwks_backoff_max: Duration,
     verified_token_cache: usize,
+    discovery_cache_ttl: Duration,
+    discovery_max_stale: Duration,
     clock: Arc<dyn Clock>,
 }
 
+/// Where a configuration's keys come from (validated; see [`AuthConfig::key_source`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Source {
+    JwksUrl(Url),
+    Discovery { mode: Discovery, url: Option<Url> },
+    Static(Arc<str>),
+}
+
+/// Where an issuer's keys come from: exactly one of these per [`AuthConfig`].
+///
+/// ```
+/// use verifier_core::{AuthConfig, KeySource};
+/// use verifier_core::discovery::Discovery;
+///
+/// let discovering = AuthConfig::builder()
+///     .issuer("https://issuer.example")
+///     .audience("api")
+///     .build()?;
+/// assert!(matches!(
+///     discovering.key_source(),
+///     KeySource::Discovery { mode: Discovery::Auto, url: None }
+/// ));
+/// assert_eq!(discovering.jwks_url(), None);
+/// # Ok::<(), verifier_core::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum KeySource<'a> {
+    /// A configured key-set URL (`jwks_url`).
+    JwksUrl(&'a Url),
+    /// The issuer's metadata names the key-set URL (`jwks_uri`): OpenID Connect
+    /// Discovery or RFC 8414, or the metadata document at `url` when one is configured.
+    Discovery {
+        /// How the metadata URL is found.
+        mode: Discovery,
+        /// An explicit metadata URL (`discovery_url`).
+        url: Option<&'a Url>,
+    },
+    /// A key set given in code ([`AuthConfigBuilder::static_jwks`]): never fetched.
+    Static,
+}
+
 impl AuthConfig {
-    /// Starts a builder; `issuer`, `audience` and `jwks_url` are required.
+    /// Starts a builder; `issuer` and `audience` are required. Keys come from
+    /// `jwks_url` when it is set, from a key set given in code
+    /// ([`static_jwks`](AuthConfigBuilder::static_jwks)), and otherwise from the issuer's
+    /// metadata (discovery).
     pub fn builder() -> AuthConfigBuilder {
         AuthConfigBuilder::default()
     }
@@ -84,9 +134,51 @@ impl AuthConfig {
     pub fn audiences(&self) -> &[String] {
         &self.audiences
     }
+    /// The configured key-set URL; `None` when keys are discovered from the issuer's
+    /// metadata or given in code (see [`key_source`](Self::key_source)).
+    pub fn jwks_url(&self) -> Option<&Url> {
+        match &self.key_source {
+            Source::JwksUrl(url) => Some(url),
+            _ => None,
+        }
+    }
     /// Where keys come from (and the only place they come from).
-    pub fn jwks_url(&self) -> &Url {
-        &self.jwks_url
+    pub fn key_source(&self) -> KeySource<'_> {
+        match &self.key_source {
+            Source::JwksUrl(url) => KeySource::JwksUrl(url),
+            Source::Discovery { mode, url } => KeySource::Discovery {
+                mode: *mode,
+                url: url.as_ref(),
+            },
+            Source::Static(_) => KeySource::Static,
+        }
+    }
+    /// How metadata is found: [`Discovery::Off`] when keys come from `jwks_url` or from
+    /// code, else the configured mode (default [`Discovery::Auto`]).
+    pub fn discovery(&self) -> Discovery {
+        match &self.key_source {
+            Source::Discovery { mode, .. } => *mode,
+            _ => Discovery::Off,
+        }
+    }
+    /// An explicit metadata URL, fetched as is (its `issuer` must still equal ours).
+    pub fn discovery_url(&self) -> Option<&Url> {
+        match &self.key_source {
+            Source::Discovery { url, .. } => url.as_ref(),
+            _ => None,
+        }
+    }
+    /// How long a metadata document is fresh (default 3600 s).
+    pub fn discovery_cache_ttl(&self) -> Duration {
+        self.discovery_cache_ttl
+    }
+    /// How long past its TTL a metadata document keeps supplying `jwks_uri` while
+    /// metadata refreshes fail (default 86400 s).
+    pub fn discovery_max_stale(&self) -> Duration {
+        self.discovery_max_stale
+    }
+    pub(crate) fn source(&self) -> &Source {
+        &self.key_source
     }
     /// Algorithms accepted in token headers (default `RS256`).
     pub fn allowed_algs(&self) -> &[Algorithm] {

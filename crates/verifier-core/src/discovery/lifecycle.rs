@@ -8,22 +8,23 @@
 //! outcome is final for the attempt. The URL that answered is remembered, and later
 //! refreshes start there.
 //!
-//! The key-set lifecycle resolves its URL through this one when keys are discovered;
-//! until that wiring lands, the verifiers do not use it yet.
-#![cfg_attr(not(test), allow(dead_code))]
+//! The key-set lifecycle resolves its URL through this one when keys are discovered.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use url::Url;
 
-use super::{well_known_urls, Discovery, DiscoveryError, ProviderMetadata};
+use super::{well_known_urls, Discovery, DiscoveryError, MetadataStats, ProviderMetadata};
 use crate::clock::Clock;
+use crate::config::{AuthConfig, KeySource};
 use crate::error::{AuthError, ErrorCode};
-use crate::fetch::{fetch, FetchParams};
+use crate::fetch::{fetch, FetchError, FetchParams};
 use crate::refresh::asynchronous::{self, AsyncFlight, Owner};
-use crate::refresh::{Document, Failure, Lifecycle, Snapshot, Timing};
+use crate::refresh::Flight;
+use crate::refresh::{Document, Failure, Lifecycle, LogUrl, Snapshot, Timing};
 
 /// What checking a metadata document needs from the configuration.
 #[derive(Clone, Debug)]
@@ -47,11 +48,11 @@ impl Document for ProviderMetadata {
         err.into_auth_error()
     }
 
-    fn log_start(url: &Url, generation: u64) {
+    fn log_start(url: LogUrl<'_>, generation: u64) {
         tracing::debug!(target: "oidc_jwt_verifier::discovery", url = %url, generation, "metadata fetch start");
     }
 
-    fn log_ok(&self, url: &Url, status: u16, duration_ms: u64) {
+    fn log_ok(&self, url: LogUrl<'_>, status: u16, duration_ms: u64) {
         tracing::info!(
             target: "oidc_jwt_verifier::discovery",
             url = %url,
@@ -62,7 +63,7 @@ impl Document for ProviderMetadata {
         );
     }
 
-    fn log_failed(url: &Url, failure: &Failure<'_, Self>) {
+    fn log_failed(url: LogUrl<'_>, failure: &Failure<'_, Self>) {
         tracing::warn!(
             target: "oidc_jwt_verifier::discovery",
             url = %url,
@@ -95,6 +96,26 @@ pub(crate) struct MetadataParams {
 }
 
 impl MetadataParams {
+    /// The discovery settings of `config`; `None` when its keys do not come from
+    /// metadata.
+    pub(crate) fn from_config(config: &AuthConfig) -> Option<MetadataParams> {
+        let KeySource::Discovery { mode, url } = config.key_source() else {
+            return None;
+        };
+        Some(MetadataParams {
+            issuer: config.issuer().to_owned(),
+            mode,
+            discovery_url: url.cloned(),
+            allow_insecure_http: config.allow_insecure_http(),
+            timeout: config.jwks_timeout(),
+            max_bytes: config.jwks_max_bytes(),
+            ttl: config.discovery_cache_ttl(),
+            max_stale: config.discovery_max_stale(),
+            backoff_initial: config.jwks_backoff_initial(),
+            backoff_max: config.jwks_backoff_max(),
+        })
+    }
+
     /// The URLs to probe, in order. `None` when discovery is off or the issuer is not
     /// a URL (configuration validation refuses both before this is reached).
     fn urls(&self) -> Option<Vec<Url>> {
@@ -109,32 +130,125 @@ impl MetadataParams {
             Discovery::OAuth => Some(vec![oauth]),
         }
     }
-}
 
-/// A point-in-time view of a metadata lifecycle.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct MetadataStats {
-    /// The URL that answered last (the one later refreshes start with).
-    pub(crate) url: Option<Url>,
-    /// The `jwks_uri` of the current document.
-    pub(crate) jwks_uri: Option<Url>,
-    pub(crate) fetches: u64,
-    pub(crate) failures: u64,
-    pub(crate) consecutive_failures: u32,
-    pub(crate) last_success: Option<SystemTime>,
-    pub(crate) serving_stale: bool,
-    pub(crate) refreshing: bool,
+    /// The lifecycle of these settings, and the URLs it probes.
+    fn lifecycle<F: Flight>(
+        &self,
+        clock: Arc<dyn Clock>,
+    ) -> Option<(Lifecycle<F, ProviderMetadata>, Probe)> {
+        let urls: Arc<[Url]> = self.urls()?.into();
+        let fetch = FetchParams {
+            url: None,
+            timeout: self.timeout,
+            max_bytes: self.max_bytes,
+        };
+        let policy = MetadataPolicy {
+            issuer: self.issuer.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+        };
+        // `auto` may make two requests, each with its own deadline.
+        let probes = u32::try_from(urls.len()).unwrap_or(2);
+        let timing = Timing {
+            ttl: self.ttl,
+            max_stale: self.max_stale,
+            backoff_initial: self.backoff_initial,
+            backoff_max: self.backoff_max,
+            wait_limit: self
+                .timeout
+                .saturating_mul(probes)
+                .saturating_add(Duration::from_millis(250)),
+        };
+        let life = Lifecycle::new(fetch, policy, timing, clock);
+        let probe = Probe {
+            urls,
+            answered: Arc::new(AtomicUsize::new(NONE_ANSWERED)),
+            slot: life.url_slot(),
+            timeout: self.timeout,
+            max_bytes: self.max_bytes,
+        };
+        Some((life, probe))
+    }
 }
 
 /// No URL has answered yet.
 const NONE_ANSWERED: usize = usize::MAX;
 
-struct Inner {
-    life: Lifecycle<AsyncFlight<ProviderMetadata>, ProviderMetadata>,
-    client: reqwest::Client,
+/// The probing state of one issuer: the URLs in order, and which one answered last.
+#[derive(Clone)]
+struct Probe {
     urls: Arc<[Url]>,
     /// Index in `urls` of the URL that last answered with a document.
     answered: Arc<AtomicUsize>,
+    /// The lifecycle's URL, set to the one that answered (for logs and stats).
+    slot: Arc<ArcSwapOption<Url>>,
+    timeout: Duration,
+    max_bytes: usize,
+}
+
+/// What one probe step did.
+enum Step {
+    /// An answer (2xx, body within the cap).
+    Answer(u16, Vec<u8>),
+    /// A "not there" status: try the next URL.
+    NotThere,
+    /// Final for the attempt.
+    Failed(DiscoveryError),
+}
+
+impl Probe {
+    /// The probe order: the remembered URL first, then the others in order.
+    fn order(&self) -> Vec<usize> {
+        let first = match self.answered.load(Ordering::Relaxed) {
+            NONE_ANSWERED => 0,
+            i => i,
+        };
+        std::iter::once(first)
+            .chain((0..self.urls.len()).filter(|i| *i != first))
+            .collect()
+    }
+
+    fn step(&self, i: usize, result: Result<(u16, Vec<u8>), FetchError>) -> Step {
+        let url = &self.urls[i];
+        match result {
+            Ok((status, body)) => {
+                self.answered.store(i, Ordering::Relaxed);
+                self.slot.store(Some(Arc::new(url.clone())));
+                Step::Answer(status, body)
+            }
+            Err(FetchError::Status(status)) if Discovery::falls_back_on(status) => {
+                tracing::debug!(target: "oidc_jwt_verifier::discovery", url = %url, status, "no metadata here");
+                Step::NotThere
+            }
+            Err(err) => {
+                self.slot.store(Some(Arc::new(url.clone())));
+                Step::Failed(err.into())
+            }
+        }
+    }
+
+    fn not_found(&self) -> DiscoveryError {
+        DiscoveryError::NotFound {
+            tried: self.urls.iter().map(Url::to_string).collect(),
+        }
+    }
+
+    /// The URL that answered last.
+    fn answered_url(&self) -> Option<Url> {
+        match self.answered.load(Ordering::Relaxed) {
+            NONE_ANSWERED => None,
+            i => self.urls.get(i).cloned(),
+        }
+    }
+}
+
+/// Called with the `jwks_uri` of every newly installed document.
+pub(crate) type Listener = Box<dyn Fn(&Url) + Send + Sync>;
+
+struct Inner {
+    life: Lifecycle<AsyncFlight<ProviderMetadata>, ProviderMetadata>,
+    client: reqwest::Client,
+    probe: Probe,
+    listener: OnceLock<Listener>,
 }
 
 impl Owner for Inner {
@@ -142,6 +256,12 @@ impl Owner for Inner {
 
     fn lifecycle(&self) -> &Lifecycle<AsyncFlight<ProviderMetadata>, ProviderMetadata> {
         &self.life
+    }
+
+    fn installed(&self, snapshot: &Snapshot<ProviderMetadata>) {
+        if let Some(listener) = self.listener.get() {
+            listener(snapshot.doc.jwks_uri());
+        }
     }
 }
 
@@ -159,36 +279,21 @@ impl AsyncMetadata {
         client: reqwest::Client,
         clock: Arc<dyn Clock>,
     ) -> Option<AsyncMetadata> {
-        let urls: Arc<[Url]> = params.urls()?.into();
-        let fetch = FetchParams {
-            url: urls[0].clone(),
-            timeout: params.timeout,
-            max_bytes: params.max_bytes,
-        };
-        let policy = MetadataPolicy {
-            issuer: params.issuer.clone(),
-            allow_insecure_http: params.allow_insecure_http,
-        };
-        // `auto` may make two requests, each with its own deadline.
-        let probes = u32::try_from(urls.len()).unwrap_or(2);
-        let timing = Timing {
-            ttl: params.ttl,
-            max_stale: params.max_stale,
-            backoff_initial: params.backoff_initial,
-            backoff_max: params.backoff_max,
-            wait_limit: params
-                .timeout
-                .saturating_mul(probes)
-                .saturating_add(Duration::from_millis(250)),
-        };
+        let (life, probe) = params.lifecycle(clock)?;
         Some(AsyncMetadata {
             inner: Arc::new(Inner {
-                life: Lifecycle::new(fetch, policy, timing, clock),
+                life,
                 client,
-                urls,
-                answered: Arc::new(AtomicUsize::new(NONE_ANSWERED)),
+                probe,
+                listener: OnceLock::new(),
             }),
         })
+    }
+
+    /// Sets the function told the `jwks_uri` of every document installed from now on
+    /// (once; later calls are ignored).
+    pub(crate) fn set_listener(&self, listener: Listener) {
+        let _ = self.inner.listener.set(listener);
     }
 
     /// The current document while it may serve (starting a background refresh past
@@ -204,6 +309,7 @@ impl AsyncMetadata {
     }
 
     /// A fresh document (joining a fetch in flight).
+    #[cfg(test)]
     pub(crate) async fn refresh(&self) -> Result<Arc<Snapshot<ProviderMetadata>>, AuthError> {
         let life = &self.inner.life;
         asynchronous::acquire(
@@ -221,53 +327,124 @@ impl AsyncMetadata {
     ) -> impl std::future::Future<Output = Result<(u16, Vec<u8>), DiscoveryError>> + Send + 'static
     {
         let client = self.inner.client.clone();
-        let urls = self.inner.urls.clone();
-        let answered = self.inner.answered.clone();
-        let timeout = self.inner.life.params.timeout;
-        let max_bytes = self.inner.life.params.max_bytes;
+        let probe = self.inner.probe.clone();
         async move {
-            let first = match answered.load(Ordering::Relaxed) {
-                NONE_ANSWERED => 0,
-                i => i,
-            };
-            let order = std::iter::once(first).chain((0..urls.len()).filter(|i| *i != first));
-            let mut tried = Vec::new();
-            for i in order {
-                let url = &urls[i];
-                match fetch(&client, url, ProviderMetadata::ACCEPT, timeout, max_bytes).await {
-                    Ok(answer) => {
-                        answered.store(i, Ordering::Relaxed);
-                        return Ok(answer);
-                    }
-                    Err(crate::fetch::FetchError::Status(status))
-                        if Discovery::falls_back_on(status) =>
-                    {
-                        tracing::debug!(target: "oidc_jwt_verifier::discovery", url = %url, status, "no metadata here");
-                        tried.push(url.to_string());
-                    }
-                    Err(err) => return Err(err.into()),
+            for i in probe.order() {
+                let url = &probe.urls[i];
+                let result = fetch(
+                    &client,
+                    url,
+                    ProviderMetadata::ACCEPT,
+                    probe.timeout,
+                    probe.max_bytes,
+                )
+                .await;
+                match probe.step(i, result) {
+                    Step::Answer(status, body) => return Ok((status, body)),
+                    Step::NotThere => {}
+                    Step::Failed(err) => return Err(err),
                 }
             }
-            Err(DiscoveryError::NotFound { tried })
+            Err(probe.not_found())
         }
     }
 
-    /// Counters and state of the lifecycle.
-    pub(crate) fn stats(&self) -> MetadataStats {
-        let stats = self.inner.life.stats();
-        let url = match self.inner.answered.load(Ordering::Relaxed) {
-            NONE_ANSWERED => None,
-            i => self.inner.urls.get(i).cloned(),
-        };
-        MetadataStats {
-            url,
-            jwks_uri: stats.current.as_ref().map(|s| s.doc.jwks_uri().clone()),
-            fetches: stats.fetches,
-            failures: stats.failures,
-            consecutive_failures: stats.consecutive_failures,
-            last_success: stats.last_success,
-            serving_stale: stats.serving_stale,
-            refreshing: stats.refreshing,
+    /// Counters and state of the lifecycle, and the code of the last failure until a
+    /// success erases it.
+    pub(crate) fn stats(&self) -> (MetadataStats, Option<ErrorCode>) {
+        stats(&self.inner.life, &self.inner.probe)
+    }
+}
+
+fn stats<F: Flight>(
+    life: &Lifecycle<F, ProviderMetadata>,
+    probe: &Probe,
+) -> (MetadataStats, Option<ErrorCode>) {
+    let stats = life.stats();
+    let error = stats.last_error;
+    let public = MetadataStats {
+        url: probe.answered_url(),
+        jwks_uri: stats.current.as_ref().map(|s| s.doc.jwks_uri().clone()),
+        fetches: stats.fetches,
+        failures: stats.failures,
+        consecutive_failures: stats.consecutive_failures,
+        last_success: stats.last_success,
+        serving_stale: stats.serving_stale,
+        refreshing: stats.refreshing,
+    };
+    (public, error)
+}
+
+#[cfg(feature = "blocking")]
+pub(crate) use blocking::BlockingMetadata;
+
+#[cfg(feature = "blocking")]
+mod blocking {
+    use super::*;
+    use crate::fetch::fetch_blocking;
+    use crate::refresh::blocking::{self, BlockingFlight};
+
+    struct Inner {
+        life: Lifecycle<BlockingFlight, ProviderMetadata>,
+        client: reqwest::blocking::Client,
+        probe: Probe,
+    }
+
+    /// The blocking metadata client of one issuer: the same lifecycle on the calling
+    /// thread. A refresh past the TTL runs on the thread that needs it (the key-set
+    /// fetch that asked), so that fetch already uses the new `jwks_uri`.
+    #[derive(Clone)]
+    pub(crate) struct BlockingMetadata {
+        inner: Arc<Inner>,
+    }
+
+    impl BlockingMetadata {
+        /// `None` when `params` has nothing to probe (discovery off).
+        pub(crate) fn new(
+            params: &MetadataParams,
+            client: reqwest::blocking::Client,
+            clock: Arc<dyn Clock>,
+        ) -> Option<BlockingMetadata> {
+            let (life, probe) = params.lifecycle(clock)?;
+            Some(BlockingMetadata {
+                inner: Arc::new(Inner {
+                    life,
+                    client,
+                    probe,
+                }),
+            })
+        }
+
+        /// The current document while it may serve (refreshing it first past its
+        /// TTL), or a fetch when there is none.
+        pub(crate) fn get(&self) -> Result<Arc<Snapshot<ProviderMetadata>>, AuthError> {
+            let life = &self.inner.life;
+            blocking::acquire(life, |st| life.decide(st, life.now()), || self.probe())
+        }
+
+        fn probe(&self) -> Result<(u16, Vec<u8>), DiscoveryError> {
+            let probe = &self.inner.probe;
+            for i in probe.order() {
+                let url = &probe.urls[i];
+                let result = fetch_blocking(
+                    &self.inner.client,
+                    url,
+                    ProviderMetadata::ACCEPT,
+                    probe.timeout,
+                    probe.max_bytes,
+                );
+                match probe.step(i, result) {
+                    Step::Answer(status, body) => return Ok((status, body)),
+                    Step::NotThere => {}
+                    Step::Failed(err) => return Err(err),
+                }
+            }
+            Err(probe.not_found())
+        }
+
+        /// Counters and state of the lifecycle, and the code of the last failure.
+        pub(crate) fn stats(&self) -> (MetadataStats, Option<ErrorCode>) {
+            stats(&self.inner.life, &self.inner.probe)
         }
     }
 }
@@ -329,7 +506,7 @@ mod tests {
         assert!(uris.iter().all(|u| u.as_str() == issuer.jwks_url()));
         assert_eq!(issuer.discovery_fetch_count(), 1);
         assert_eq!(issuer.fetch_count(), 0, "the key set is not fetched here");
-        let stats = meta.stats();
+        let stats = meta.stats().0;
         assert_eq!(stats.url.unwrap().as_str(), issuer.discovery_url());
         assert_eq!(stats.fetches, 1);
     }
@@ -352,7 +529,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         let snapshot = rt.block_on(meta.get()).unwrap();
         assert_eq!(snapshot.doc.jwks_uri().as_str(), issuer.jwks_url());
-        assert_eq!(meta.stats().consecutive_failures, 0);
+        assert_eq!(meta.stats().0.consecutive_failures, 0);
     }
 
     /// Auto probing moves on after a "not there" status, and remembers the URL that
@@ -365,20 +542,19 @@ mod tests {
         let real = Url::parse(&issuer.discovery_url()).unwrap();
         let meta = client(&p);
         // Probe order under test: a 404 URL, then the real one.
+        let mut inner = Arc::try_unwrap(meta.inner).ok().unwrap();
+        inner.probe.urls = vec![missing.clone(), real.clone()].into();
         let meta = AsyncMetadata {
-            inner: Arc::new(Inner {
-                urls: vec![missing.clone(), real.clone()].into(),
-                ..Arc::try_unwrap(meta.inner).ok().unwrap()
-            }),
+            inner: Arc::new(inner),
         };
         let rt = runtime();
         rt.block_on(meta.get()).unwrap();
-        assert_eq!(meta.stats().url.as_ref(), Some(&real));
+        assert_eq!(meta.stats().0.url.as_ref(), Some(&real));
         assert_eq!(issuer.discovery_fetch_count(), 1);
         // A refresh starts at the remembered URL: one request, to it.
         rt.block_on(meta.refresh()).unwrap();
         assert_eq!(issuer.discovery_fetch_count(), 2);
-        assert_eq!(meta.stats().fetches, 2);
+        assert_eq!(meta.stats().0.fetches, 2);
         // Every URL "not there": discovery_failed, listing them.
         p.discovery_url = Some(missing);
         let nowhere = client(&p);
@@ -400,11 +576,10 @@ mod tests {
         let failing = Url::parse(&issuer.jwks_url()).unwrap();
         let real = Url::parse(&issuer.discovery_url()).unwrap();
         let meta = client(&params(&issuer));
+        let mut inner = Arc::try_unwrap(meta.inner).ok().unwrap();
+        inner.probe.urls = vec![failing, real].into();
         let meta = AsyncMetadata {
-            inner: Arc::new(Inner {
-                urls: vec![failing, real].into(),
-                ..Arc::try_unwrap(meta.inner).ok().unwrap()
-            }),
+            inner: Arc::new(inner),
         };
         let err = runtime().block_on(meta.get()).unwrap_err();
         assert_eq!(err.code(), ErrorCode::DiscoveryFailed);

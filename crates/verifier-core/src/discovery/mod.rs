@@ -8,9 +8,10 @@
 //! a token, and a document is only accepted when its `issuer` is byte-equal to the
 //! configured one (OpenID Connect Discovery 1.0 §4.3, RFC 8414 §3.3).
 
-mod lifecycle;
+pub(crate) mod lifecycle;
 
 use std::fmt;
+use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 use url::Url;
@@ -278,6 +279,30 @@ impl ProviderMetadata {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.document.get(name)
     }
+}
+
+/// A point-in-time view of an issuer's metadata lifecycle (part of
+/// [`IssuerHealth`](crate::IssuerHealth)).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct MetadataStats {
+    /// The URL that answered last (later refreshes start there).
+    pub url: Option<Url>,
+    /// The `jwks_uri` of the current document.
+    pub jwks_uri: Option<Url>,
+    /// Fetches started.
+    pub fetches: u64,
+    /// Fetches that failed.
+    pub failures: u64,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// When the last successful fetch ended (seconds since the Unix epoch in JSON).
+    #[serde(serialize_with = "crate::health::unix_seconds")]
+    pub last_success: Option<SystemTime>,
+    /// Whether the current document is past its TTL (served while refreshes fail).
+    pub serving_stale: bool,
+    /// Whether a refresh is in flight.
+    pub refreshing: bool,
 }
 
 #[cfg(test)]

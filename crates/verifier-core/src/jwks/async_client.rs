@@ -1,10 +1,16 @@
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+
 use crate::alg::Algorithm;
 use crate::config::AuthConfig;
+use crate::discovery::lifecycle::{AsyncMetadata, MetadataParams};
+use crate::discovery::MetadataStats;
 use crate::error::{AuthError, ConfigError};
 use crate::fetch::{async_client, fetch};
-use crate::jwks::lifecycle::{key_from, JwksLifecycle, JwksStats, KeySet, Mode};
+use crate::health::IssuerHealth;
+use crate::jwks::lifecycle::unresolvable;
+use crate::jwks::lifecycle::{key_from, JwksLifecycle, JwksStats, KeySet, Mode, Origin};
 use crate::keys::{KeySetError, ParsedKeySet, SigningKey, SkippedKey};
 use crate::refresh::asynchronous::{self, AsyncFlight, Owner};
 use crate::refresh::{Document, Lifecycle};
@@ -12,6 +18,7 @@ use crate::refresh::{Document, Lifecycle};
 struct Inner {
     keys: JwksLifecycle<AsyncFlight<ParsedKeySet>>,
     client: reqwest::Client,
+    origin: Origin<AsyncMetadata>,
 }
 
 impl Owner for Inner {
@@ -52,7 +59,10 @@ pub struct AsyncJwksClient {
 impl std::fmt::Debug for AsyncJwksClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncJwksClient")
-            .field("jwks_url", &self.inner.keys.life.params.url.as_str())
+            .field(
+                "jwks_url",
+                &self.inner.keys.life.url().as_deref().map(url::Url::as_str),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -68,11 +78,104 @@ impl AsyncJwksClient {
     /// A client over a caller-supplied HTTP client (custom TLS roots, proxy). Configure
     /// it not to follow redirects; a redirected response is refused either way.
     pub fn with_client(config: &AuthConfig, client: reqwest::Client) -> Self {
-        AsyncJwksClient {
-            inner: Arc::new(Inner {
-                keys: JwksLifecycle::new(config),
-                client,
-            }),
+        let origin = Origin::of(config, || {
+            let params = MetadataParams::from_config(config)?;
+            AsyncMetadata::new(&params, client.clone(), config.clock().clone())
+        });
+        let inner = Arc::new(Inner {
+            keys: JwksLifecycle::new(config),
+            client,
+            origin,
+        });
+        if let Origin::Discovered(metadata) = &inner.origin {
+            let weak = Arc::downgrade(&inner);
+            metadata.set_listener(Box::new(move |jwks_uri| {
+                if let Some(inner) = weak.upgrade() {
+                    AsyncJwksClient { inner }.jwks_uri_published(jwks_uri);
+                }
+            }));
+        }
+        AsyncJwksClient { inner }
+    }
+
+    /// A refreshed metadata document names `jwks_uri`: when it differs from the URL the
+    /// current key set came from, fetch from it in the background (SPEC-2 §1.6). The
+    /// current set keeps serving until that fetch succeeds. A fetch already in flight
+    /// may still be using the old URL: it is waited out first (by a task that holds
+    /// only a weak reference, so dropping the client still stops everything).
+    fn jwks_uri_published(&self, jwks_uri: &url::Url) {
+        let life = &self.inner.keys.life;
+        let Some(from) = life.current().and(life.url()) else {
+            return;
+        };
+        if *from == *jwks_uri {
+            return;
+        }
+        tracing::info!(
+            target: "oidc_jwt_verifier::discovery",
+            from = %from,
+            to = %jwks_uri,
+            "jwks_uri changed: fetching the key set from the new URL"
+        );
+        let weak = Arc::downgrade(&self.inner);
+        let jwks_uri = jwks_uri.clone();
+        tokio::spawn(async move {
+            let pending = match weak.upgrade() {
+                Some(inner) => asynchronous::in_flight(&*inner),
+                None => return,
+            };
+            if let Some(pending) = pending {
+                let _ = pending.await;
+            }
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let client = AsyncJwksClient { inner };
+            if client.inner.keys.life.url().as_deref() != Some(&jwks_uri) {
+                client.refresh_behind();
+            }
+        });
+    }
+
+    /// Starts a refresh behind the current set (unless one is in flight) and returns at
+    /// once; the refresh runs as its own task.
+    fn refresh_behind(&self) {
+        let life = &self.inner.keys.life;
+        // With a current set this completes at once; without one (never the case here)
+        // the started refresh still runs when the waiter is dropped.
+        let _ = asynchronous::acquire(
+            &self.inner,
+            |st| life.refresh_behind(st, life.now()),
+            || self.fetch(),
+        )
+        .now_or_never();
+    }
+
+    /// The fetch of one refresh: the static set, or the configured or discovered URL.
+    fn fetch(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(u16, Vec<u8>), KeySetError>> + Send + 'static
+    {
+        let client = self.inner.client.clone();
+        let params = self.inner.keys.life.params.clone();
+        let origin = self.inner.origin.clone();
+        let slot = self.inner.keys.life.url_slot();
+        async move {
+            let url = match origin {
+                Origin::Url(url) => url,
+                Origin::Discovered(metadata) => {
+                    let snapshot = metadata.get().await.map_err(KeySetError::Discovery)?;
+                    let url = snapshot.doc.jwks_uri().clone();
+                    slot.store(Some(Arc::new(url.clone())));
+                    url
+                }
+                Origin::Static(body) => return Ok((200, body.as_bytes().to_vec())),
+                Origin::Unresolvable => return Err(unresolvable()),
+            };
+            let accept = ParsedKeySet::ACCEPT;
+            fetch(&client, &url, accept, params.timeout, params.max_bytes)
+                .await
+                .map_err(KeySetError::from)
         }
     }
 
@@ -82,22 +185,7 @@ impl AsyncJwksClient {
         asynchronous::acquire(
             &self.inner,
             |st| keys.decide(st, kid, mode, keys.life.now()),
-            || {
-                let client = self.inner.client.clone();
-                let params = keys.life.params.clone();
-                async move {
-                    let accept = ParsedKeySet::ACCEPT;
-                    fetch(
-                        &client,
-                        &params.url,
-                        accept,
-                        params.timeout,
-                        params.max_bytes,
-                    )
-                    .await
-                    .map_err(KeySetError::from)
-                }
-            },
+            || self.fetch(),
         )
         .await
     }
@@ -141,11 +229,34 @@ impl AsyncJwksClient {
         key_from(&set, kid, None)
     }
 
-    /// True when at least one usable key can be had; never errors.
+    /// True when at least one usable key can be had (and, when keys are discovered, a
+    /// usable metadata document); never errors.
     pub async fn healthcheck(&self, refresh: bool) -> bool {
+        if let Origin::Discovered(metadata) = &self.inner.origin {
+            if metadata.get().await.is_err() {
+                return false;
+            }
+        }
         self.get_signing_keys(refresh)
             .await
             .is_ok_and(|keys| !keys.is_empty())
+    }
+
+    /// The metadata lifecycle's counters and state; `None` when keys are not discovered.
+    pub fn metadata_stats(&self) -> Option<MetadataStats> {
+        match &self.inner.origin {
+            Origin::Discovered(metadata) => Some(metadata.stats().0),
+            _ => None,
+        }
+    }
+
+    /// The health entry of this client's issuer, `ready` as found by the caller.
+    pub(crate) fn issuer_health(&self, issuer: &str, ready: bool) -> IssuerHealth {
+        let metadata = match &self.inner.origin {
+            Origin::Discovered(metadata) => Some(metadata.stats()),
+            _ => None,
+        };
+        IssuerHealth::new(issuer, ready, self.inner.keys.stats_and_error(), metadata)
     }
 
     /// The key-set entries that were skipped as unusable in the current set, with the

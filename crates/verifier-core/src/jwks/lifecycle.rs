@@ -1,16 +1,19 @@
 //! The key-set side of the refresh state machine ([`crate::refresh`]): what a key set
 //! is to it, and the one key-set-only rule, the unknown-`kid` refresh with its cooldown.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use url::Url;
 
 use crate::alg::Algorithm;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, KeySource, Source};
 use crate::error::{AuthError, ErrorCode};
 use crate::fetch::{FetchError, FetchParams};
 use crate::keys::{parse_key_set, KeyPolicy, KeySetError, ParsedKeySet, SigningKey, SkippedKey};
-use crate::refresh::{Decision, Document, Failure, Flight, Lifecycle, Snapshot, State, Timing};
+use crate::refresh::{
+    Decision, Document, Failure, Flight, Lifecycle, LogUrl, Snapshot, State, Timing,
+};
 
 /// One successfully fetched key set.
 pub(crate) type KeySet = Snapshot<ParsedKeySet>;
@@ -40,11 +43,11 @@ impl Document for ParsedKeySet {
         err.into_auth_error()
     }
 
-    fn log_start(url: &Url, generation: u64) {
+    fn log_start(url: LogUrl<'_>, generation: u64) {
         tracing::debug!(target: "oidc_jwt_verifier::jwks", url = %url, generation, "jwks fetch start");
     }
 
-    fn log_ok(&self, url: &Url, status: u16, duration_ms: u64) {
+    fn log_ok(&self, url: LogUrl<'_>, status: u16, duration_ms: u64) {
         tracing::info!(
             target: "oidc_jwt_verifier::jwks",
             url = %url,
@@ -69,7 +72,7 @@ impl Document for ParsedKeySet {
         }
     }
 
-    fn log_failed(url: &Url, failure: &Failure<'_, Self>) {
+    fn log_failed(url: LogUrl<'_>, failure: &Failure<'_, Self>) {
         tracing::warn!(
             target: "oidc_jwt_verifier::jwks",
             url = %url,
@@ -93,6 +96,37 @@ impl KeySet {
     }
 }
 
+/// Where a client's key-set document comes from.
+#[derive(Clone)]
+pub(crate) enum Origin<M> {
+    /// The configured `jwks_url`.
+    Url(Url),
+    /// A key set given in code: never fetched (a refresh parses it again).
+    Static(Arc<str>),
+    /// The `jwks_uri` of the issuer's metadata, resolved when a fetch starts.
+    Discovered(M),
+    /// Discovery configured but nothing to probe (configuration validation refuses
+    /// this): every fetch fails closed with `discovery_failed`.
+    Unresolvable,
+}
+
+impl<M> Origin<M> {
+    /// The origin of `config`'s keys; `metadata` builds the metadata client when keys
+    /// are discovered (`None`: nothing to probe).
+    pub(crate) fn of(config: &AuthConfig, metadata: impl FnOnce() -> Option<M>) -> Self {
+        match config.source() {
+            Source::JwksUrl(url) => Origin::Url(url.clone()),
+            Source::Static(body) => Origin::Static(body.clone()),
+            Source::Discovery { .. } => metadata().map_or(Origin::Unresolvable, Origin::Discovered),
+        }
+    }
+}
+
+/// The failure of every fetch from an [`Origin::Unresolvable`].
+pub(crate) fn unresolvable() -> KeySetError {
+    KeySetError::Discovery(AuthError::new(ErrorCode::DiscoveryFailed))
+}
+
 /// What the caller asks of the lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -105,7 +139,7 @@ pub(crate) enum Mode {
 }
 
 /// A point-in-time view of the lifecycle, for health endpoints and tests.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct JwksStats {
     /// Fetches started.
@@ -114,7 +148,8 @@ pub struct JwksStats {
     pub failures: u64,
     /// Failures since the last success.
     pub consecutive_failures: u32,
-    /// When the last successful fetch ended.
+    /// When the last successful fetch ended (seconds since the Unix epoch in JSON).
+    #[serde(serialize_with = "crate::health::unix_seconds")]
     pub last_success: Option<SystemTime>,
     /// Usable keys in the current set. Zero after a fetch of a well-formed set with no
     /// usable key: the set is installed (every earlier key is revoked), readiness is
@@ -137,9 +172,15 @@ pub(crate) struct JwksLifecycle<F: Flight> {
 impl<F: Flight> JwksLifecycle<F> {
     pub(crate) fn new(config: &AuthConfig) -> Self {
         let params = FetchParams {
-            url: config.jwks_url().clone(),
+            url: config.jwks_url().cloned(),
             timeout: config.jwks_timeout(),
             max_bytes: config.jwks_max_bytes(),
+        };
+        // Discovery may make two metadata requests before the key-set one; waiters give
+        // up after two deadlines (SPEC-2 §1.6), the refresh itself goes on.
+        let deadlines = match config.key_source() {
+            KeySource::Discovery { .. } => 2,
+            _ => 1,
         };
         let policy = KeyPolicy {
             allowed: config.allowed_algs().to_vec(),
@@ -153,6 +194,7 @@ impl<F: Flight> JwksLifecycle<F> {
             backoff_max: config.jwks_backoff_max(),
             wait_limit: config
                 .jwks_timeout()
+                .saturating_mul(deadlines)
                 .saturating_add(Duration::from_millis(250)),
         };
         JwksLifecycle {
@@ -199,8 +241,18 @@ impl<F: Flight> JwksLifecycle<F> {
             .map_or_else(Vec::new, |set| set.doc.skipped.clone())
     }
 
-    pub(crate) fn stats(&self) -> JwksStats {
+    /// The stats, and the code of the last failure until a success erases it.
+    pub(crate) fn stats_and_error(&self) -> (JwksStats, Option<ErrorCode>) {
         let stats = self.life.stats();
+        let error = stats.last_error;
+        (Self::public(stats), error)
+    }
+
+    pub(crate) fn stats(&self) -> JwksStats {
+        Self::public(self.life.stats())
+    }
+
+    fn public(stats: crate::refresh::Stats<ParsedKeySet>) -> JwksStats {
         let current = stats.current.as_ref();
         JwksStats {
             fetches: stats.fetches,

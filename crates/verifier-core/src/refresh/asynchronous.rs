@@ -40,6 +40,8 @@ pub(crate) trait Owner: Send + Sync + 'static {
     type Doc: Document;
     /// Its lifecycle.
     fn lifecycle(&self) -> &Lifecycle<AsyncFlight<Self::Doc>, Self::Doc>;
+    /// Told about each document a refresh installs (after the lock is released).
+    fn installed(&self, _snapshot: &super::Snapshot<Self::Doc>) {}
 }
 
 /// Ends an async refresh as failed if its task is dropped before it finishes: aborted,
@@ -104,7 +106,14 @@ where
         let outcome = fetched.and_then(|(status, body)| life.parse(&body).map(|doc| (status, doc)));
         let mut st = life.lock();
         guard.done = true;
-        life.finish(&mut st, generation, started, outcome)
+        let result = life.finish(&mut st, generation, started, outcome);
+        drop(st);
+        if let Ok(snapshot) = &result {
+            if snapshot.generation == generation {
+                owner.installed(snapshot);
+            }
+        }
+        result
     });
     let abort = task.abort_handle();
     let shared = async move {
@@ -119,6 +128,14 @@ where
         abort,
     });
     shared
+}
+
+/// The refresh in flight, to wait for without holding the owner (the task holds only a
+/// weak reference, so dropping the owner still aborts it).
+pub(crate) fn in_flight<O: Owner>(owner: &O) -> Option<SharedFetch<O::Doc>> {
+    let life = owner.lifecycle();
+    let st = life.lock();
+    st.in_flight.as_ref().map(|flight| flight.fetch.clone())
 }
 
 /// Decides under the lock with `decide`, then acts on it: uses the current document
