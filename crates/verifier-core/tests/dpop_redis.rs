@@ -172,6 +172,35 @@ async fn set_nx_with_ttl() {
     assert_eq!(s.check_and_insert(other, ttl).await.unwrap(), Seen::First);
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(s.check_and_insert(key, ttl).await.unwrap(), Seen::First);
+
+    // The entry carries the replay window as its TTL (nothing stays forever), under the
+    // default prefix.
+    let window = ReplayKey::new("jkt", "window");
+    let ttl = Duration::from_secs(65);
+    assert_eq!(s.check_and_insert(window, ttl).await.unwrap(), Seen::First);
+    let mut direct = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let name = format!("oidc-jwt-verifier:dpop:{}", window.to_hex());
+    let pttl: i64 = redis::cmd("PTTL").arg(&name).query(&mut direct).unwrap();
+    assert!((60_000..=65_000).contains(&pttl), "{pttl}");
+    let value: String = redis::cmd("GET").arg(&name).query(&mut direct).unwrap();
+    assert_eq!(value, "1");
+
+    // Another prefix is another namespace (two APIs sharing one Redis).
+    let other_api = RedisReplayStore::builder(server.url())
+        .key_prefix("other-api:")
+        .build()
+        .unwrap();
+    assert_eq!(
+        other_api.check_and_insert(window, ttl).await.unwrap(),
+        Seen::First
+    );
+    assert_eq!(
+        other_api.check_and_insert(window, ttl).await.unwrap(),
+        Seen::Replayed
+    );
 }
 
 /// Two replicas on one Redis: a proof used on one is a replay on the other, both ways.
