@@ -1278,3 +1278,59 @@ fn the_rfc_9449_example_proof_passes_the_proof_checks() {
         .unwrap_err();
     assert_invalid(&err, NOT_FRESH);
 }
+
+/// The steps in pipeline order with the real verifier in between (what the verifiers
+/// will do once wired): proof checks before the key lookup, the token verified by
+/// `AsyncJwtVerifier` against the test issuer, then binding and replay.
+#[tokio::test]
+async fn with_a_token_from_the_test_issuer_verified_by_the_verifier() {
+    use verifier_core::{AsyncJwtVerifier, AuthConfig};
+    use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
+    let issuer = TestIssuer::start();
+    let verifier = AsyncJwtVerifier::new(
+        AuthConfig::builder()
+            .issuer(issuer.issuer())
+            .audience(DEFAULT_AUDIENCE)
+            .jwks_url(issuer.jwks_url())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let dpop = verifier_on(Arc::new(verifier_core::SystemClock), builder());
+    let client = TestKey::generate(Alg::EdDSA, "client");
+    let token = issuer.token().cnf_jkt(&client).build();
+
+    // A bad proof is refused before the token is even looked at.
+    let bad = proof(&client, &token)
+        .htu("https://evil.example/me")
+        .build();
+    let err = dpop
+        .check_proof(&Method::GET, &uri("/me"), &headers(&bad), &token)
+        .unwrap_err();
+    assert_invalid(&err, NOT_REQUEST);
+
+    let good = proof(&client, &token).build();
+    let checked = dpop
+        .check_proof(&Method::GET, &uri("/me"), &headers(&good), &token)
+        .unwrap();
+    let claims = verifier.verify_access_token(&token).await.unwrap();
+    dpop.check_binding(&checked, claims.as_map()).unwrap();
+    dpop.check_replay(&checked).await.unwrap();
+    assert_eq!(checked.jkt(), client.thumbprint());
+
+    // The same token with another client's proof: bound to the wrong key.
+    let thief = TestKey::generate(Alg::EdDSA, "thief");
+    let stolen = proof(&thief, &token).build();
+    let checked = dpop
+        .check_proof(&Method::GET, &uri("/me"), &headers(&stolen), &token)
+        .unwrap();
+    let err = dpop.check_binding(&checked, claims.as_map()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DpopBindingMismatch);
+    // As Bearer: the downgrade guard.
+    assert_eq!(
+        dpop.check_bearer_binding(claims.as_map())
+            .unwrap_err()
+            .code(),
+        ErrorCode::DpopBoundToken
+    );
+}
