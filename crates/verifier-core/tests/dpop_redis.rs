@@ -405,3 +405,34 @@ fn the_blocking_flavour_shares_the_store_and_fails_closed() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(err.into_auth_error().code(), ErrorCode::DpopReplayCacheFull);
 }
+
+/// Outside a Tokio runtime the async flavour refuses (503) instead of panicking.
+#[test]
+fn outside_a_tokio_runtime_the_async_flavour_refuses() {
+    let s = RedisReplayStore::builder("redis://127.0.0.1:1/0")
+        .build()
+        .unwrap();
+    let future = s.check_and_insert(ReplayKey::new("jkt", "jti"), Duration::from_secs(65));
+    let err = block_on_without_tokio(future).unwrap_err();
+    assert_eq!(err.into_auth_error().code(), ErrorCode::DpopReplayCacheFull);
+}
+
+/// A minimal executor (no Tokio): polls a future to completion on this thread.
+fn block_on_without_tokio<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}

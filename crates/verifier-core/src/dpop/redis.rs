@@ -238,6 +238,13 @@ impl super::replay::BlockingReplayStore for RedisReplayStore {
 impl ReplayStore for RedisReplayStore {
     fn check_and_insert(&self, key: ReplayKey, ttl: Duration) -> ReplayFuture<'_> {
         Box::pin(async move {
+            // The connection and the deadline are Tokio's: outside a Tokio runtime they
+            // would panic, so refuse (503) instead.
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(ReplayError::Unavailable(
+                    "RedisReplayStore is used outside a Tokio runtime".into(),
+                ));
+            }
             match tokio::time::timeout(self.timeout, self.set_nx(key, ttl)).await {
                 Ok(outcome) => outcome,
                 Err(elapsed) => Err(ReplayError::Unavailable(Box::new(elapsed))),
