@@ -12,6 +12,7 @@
 //! | `actix`    | [`actix`]    | extractor, middleware, per-route scope middleware      |
 //! | `tower`    | [`tower`]    | `BearerAuthLayer` for any `http`/`hyper` service       |
 //! | `testkit`  | [`testkit`]  | a real test issuer on 127.0.0.1 for your own tests     |
+//! | `redis`    | [`dpop`]     | `RedisReplayStore`, a DPoP replay store shared by replicas |
 //!
 //! ```no_run
 //! # async fn run(token: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -57,6 +58,9 @@ mod docs {
     mod configuration {}
     #[doc = include_str!("../docs/errors.md")]
     mod errors {}
+    #[cfg(feature = "redis")]
+    #[doc = include_str!("../docs/dpop.md")]
+    mod dpop {}
     #[doc = include_str!("../docs/security.md")]
     mod security {}
     #[doc = include_str!("../docs/jwks-lifecycle.md")]

@@ -273,6 +273,8 @@ pub struct AuthError {
     required_scopes: Vec<String>,
     required_permissions: Vec<String>,
     retry_after: Option<Duration>,
+    /// Boxed: rare, and it keeps `AuthError` small (it is the `Err` of every step).
+    dpop_nonce: Option<Box<HeaderValue>>,
     source: Option<Source>,
 }
 
@@ -285,6 +287,7 @@ impl AuthError {
             required_scopes: Vec::new(),
             required_permissions: Vec::new(),
             retry_after: None,
+            dpop_nonce: None,
             source: None,
         }
     }
@@ -336,6 +339,18 @@ impl AuthError {
     /// When a retry may succeed, for 503 errors whose lifecycle knows it.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// Attaches the nonce the client must put in its next DPoP proof, sent back in a
+    /// `DPoP-Nonce` response header (RFC 9449 §8, §9; `use_dpop_nonce` errors).
+    pub fn with_dpop_nonce(mut self, nonce: HeaderValue) -> Self {
+        self.dpop_nonce = Some(Box::new(nonce));
+        self
+    }
+
+    /// The `DPoP-Nonce` value to send with this error's response, if any.
+    pub fn dpop_nonce(&self) -> Option<&HeaderValue> {
+        self.dpop_nonce.as_deref()
     }
 
     /// The stable code.

@@ -54,3 +54,44 @@ pub fn parse_key_set(bytes: &[u8], config: &AuthConfig) -> Result<usize, KeySetE
     };
     keys::parse_key_set(bytes, &policy).map(|set| set.len())
 }
+
+/// DPoP proof checks D1–D6 (the `DPoP` field rules, header, key, signature, claims) on
+/// an arbitrary header value, with `algs` as `dpop_algs`.
+///
+/// ```
+/// use verifier_core::{fuzzing, Algorithm, ErrorCode};
+/// let err = fuzzing::parse_dpop_proof(b"a.b", Algorithm::ALL).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::InvalidDpopProof);
+/// ```
+pub fn parse_dpop_proof(value: &[u8], algs: &[Algorithm]) -> Result<(), AuthError> {
+    let Ok(value) = http::HeaderValue::from_bytes(value) else {
+        return Err(AuthError::new(crate::ErrorCode::InvalidDpopProof));
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert("dpop", value);
+    let compact = crate::dpop::proof::proof_field(&headers)?;
+    crate::dpop::proof::parse(compact, algs).map(|_| ())
+}
+
+/// The `htu` normal form (SPEC-2 §5.4), `None` for a refused URL.
+///
+/// ```
+/// use verifier_core::fuzzing;
+/// assert_eq!(fuzzing::normalize_htu("HTTPS://A.example:443/%7e").as_deref(), Some("https://a.example/~"));
+/// assert_eq!(fuzzing::normalize_htu("//a.example/"), None);
+/// ```
+pub fn normalize_htu(input: &str) -> Option<String> {
+    crate::dpop::htu::normalize(input).ok()
+}
+
+/// Whether `htu` matches a request for `path` behind the public base URL `base`
+/// (`None` when `base` is not a valid base URL).
+///
+/// ```
+/// use verifier_core::fuzzing;
+/// assert_eq!(fuzzing::htu_matches("https://a.example/v1/me", "/me", "https://a.example/v1"), Some(true));
+/// ```
+pub fn htu_matches(htu: &str, path: &str, base: &str) -> Option<bool> {
+    let base = crate::dpop::htu::BaseUrl::parse(base).ok()?;
+    Some(crate::dpop::htu::matches(htu, path, std::slice::from_ref(&base)).unwrap_or(false))
+}

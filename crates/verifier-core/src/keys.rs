@@ -349,8 +349,57 @@ pub(crate) fn parse_jwk(
         }
         Some(_) => return Err("alg is not a string".into()),
     };
+    let (family, material, bits) = public_material(jwk)?;
+    if let Some(a) = jwk_alg {
+        if a.family() != family {
+            return Err(format!("alg {a} does not fit the key"));
+        }
+    }
+    // The allowed algorithms this key fits. A key that fits none of them could never
+    // verify a token: it takes no kid and no slot in the set.
+    let fitting: Vec<Algorithm> = policy
+        .allowed
+        .iter()
+        .copied()
+        .filter(|alg| alg.family() == family && jwk_alg.is_none_or(|a| a == *alg))
+        .collect();
+    if fitting.is_empty() {
+        return Err("fits none of the allowed algorithms".into());
+    }
+    admit(&kid, &fitting)?;
+    let short = family == KeyFamily::Rsa && bits < MIN_RSA_BITS;
+    let mut verifiers = Vec::new();
+    for &alg in &fitting {
+        if short && policy.enforce_min_len {
+            continue;
+        }
+        let Some(params) = verification_params(alg, short) else {
+            continue;
+        };
+        let parsed = ParsedPublicKey::new(params, &material)
+            .map_err(|e| format!("bad key material ({e})"))?;
+        verifiers.push((alg, parsed));
+    }
+    Ok(SigningKey {
+        inner: Arc::new(KeyInner {
+            kid,
+            family,
+            jwk_alg,
+            bits,
+            verifiers,
+            jwk: entry.clone(),
+        }),
+    })
+}
+
+/// The key family, the public key in the form aws-lc-rs takes (DER `RSAPublicKey`, the
+/// uncompressed EC point, the raw Ed25519 key) and the key size in bits, from a JWK's
+/// public members. Refuses symmetric, unknown and malformed keys, RSA over 8192 bits and
+/// small-order Ed25519 keys. Whether the material is a valid point is checked when it
+/// is parsed (`ParsedPublicKey::new`).
+fn public_material(jwk: &Map<String, Value>) -> Result<(KeyFamily, Vec<u8>, usize), String> {
     let kty = field(jwk, "kty")?;
-    let (family, material, bits) = match kty {
+    Ok(match kty {
         "RSA" => {
             let n = strip_zeros(b64_field(jwk, "n")?);
             let e = strip_zeros(b64_field(jwk, "e")?);
@@ -404,47 +453,75 @@ pub(crate) fn parse_jwk(
         }
         "oct" => return Err("symmetric key".into()),
         other => return Err(format!("unsupported kty {other:?}")),
-    };
-    if let Some(a) = jwk_alg {
-        if a.family() != family {
-            return Err(format!("alg {a} does not fit the key"));
-        }
-    }
-    // The allowed algorithms this key fits. A key that fits none of them could never
-    // verify a token: it takes no kid and no slot in the set.
-    let fitting: Vec<Algorithm> = policy
-        .allowed
-        .iter()
-        .copied()
-        .filter(|alg| alg.family() == family && jwk_alg.is_none_or(|a| a == *alg))
-        .collect();
-    if fitting.is_empty() {
-        return Err("fits none of the allowed algorithms".into());
-    }
-    admit(&kid, &fitting)?;
-    let short = family == KeyFamily::Rsa && bits < MIN_RSA_BITS;
-    let mut verifiers = Vec::new();
-    for &alg in &fitting {
-        if short && policy.enforce_min_len {
-            continue;
-        }
-        let Some(params) = verification_params(alg, short) else {
-            continue;
-        };
-        let parsed = ParsedPublicKey::new(params, &material)
-            .map_err(|e| format!("bad key material ({e})"))?;
-        verifiers.push((alg, parsed));
-    }
-    Ok(SigningKey {
-        inner: Arc::new(KeyInner {
-            kid,
-            family,
-            jwk_alg,
-            bits,
-            verifiers,
-            jwk: entry.clone(),
-        }),
     })
+}
+
+/// JWK members that carry private or symmetric key material (RFC 7518 §6.2.2, §6.3.2,
+/// §6.4): a public key presented with any of them is refused.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The RFC 7638 SHA-256 thumbprint of a JWK, base64url without padding.
+pub(crate) type Thumbprint = String;
+
+/// A public JWK carried by a DPoP proof (RFC 9449 §4.2) → a key that verifies `alg`,
+/// and its RFC 7638 thumbprint.
+///
+/// Stricter than key-set parsing: no `kid` is needed, but private members (`d p q dp dq
+/// qi oth k`) refuse the key, RSA must be at least 2048 bits whatever the configuration,
+/// the key must be of `alg`'s family and curve, and a JWK `alg` member must equal `alg`.
+pub(crate) fn parse_public_jwk(
+    jwk: &Map<String, Value>,
+    alg: Algorithm,
+) -> Result<(ParsedPublicKey, Thumbprint), String> {
+    if let Some(name) = PRIVATE_MEMBERS.iter().find(|m| jwk.contains_key(**m)) {
+        // The member's name only, never its value.
+        return Err(format!("private member {name:?} in a public key"));
+    }
+    match jwk.get("alg") {
+        None => {}
+        Some(Value::String(a)) if a == alg.as_str() => {}
+        Some(_) => return Err("the key's alg is not the proof's alg".into()),
+    }
+    let (family, material, bits) = public_material(jwk)?;
+    if family != alg.family() {
+        return Err(format!("alg {alg} does not fit the key"));
+    }
+    if family == KeyFamily::Rsa && bits < MIN_RSA_BITS {
+        return Err(format!("RSA key of {bits} bits is under {MIN_RSA_BITS}"));
+    }
+    let params = verification_params(alg, false).ok_or("no verifier for alg")?;
+    let parsed =
+        ParsedPublicKey::new(params, &material).map_err(|e| format!("bad key material ({e})"))?;
+    let thumbprint = jwk_thumbprint(jwk)?;
+    Ok((parsed, thumbprint))
+}
+
+/// The RFC 7638 thumbprint of a JWK: SHA-256 of the JSON object of its required
+/// members only (RSA `e kty n`; EC `crv kty x y`; OKP `crv kty x`), in lexicographic
+/// order, without whitespace, with the published strings as they are; base64url.
+pub(crate) fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<Thumbprint, String> {
+    let members: &[&str] = match field(jwk, "kty")? {
+        "RSA" => &["e", "kty", "n"],
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        other => return Err(format!("unsupported kty {other:?}")),
+    };
+    let mut canonical = String::with_capacity(512);
+    canonical.push('{');
+    for (i, name) in members.iter().enumerate() {
+        if i > 0 {
+            canonical.push(',');
+        }
+        // Member names are plain ASCII; values are JSON-escaped as serde_json writes
+        // them (base64url strings need no escaping; anything else is escaped as JSON).
+        canonical.push('"');
+        canonical.push_str(name);
+        canonical.push_str("\":");
+        canonical.push_str(&Value::from(field(jwk, name)?).to_string());
+    }
+    canonical.push('}');
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    Ok(URL_SAFE_NO_PAD.encode(digest.as_ref()))
 }
 
 fn verification_params(

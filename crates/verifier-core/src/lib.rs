@@ -28,6 +28,7 @@ mod claims;
 mod clock;
 mod config;
 pub mod discovery;
+pub mod dpop;
 mod error;
 mod fetch;
 #[cfg(feature = "fuzzing")]

@@ -1691,3 +1691,51 @@ fn regression_duplicate_claims_in_a_signed_payload_are_malformed() {
         assert_eq!(err.code(), ErrorCode::MalformedToken, "{payload}");
     }
 }
+
+/// A URL-ish string: scheme, host (names, IPv4, IPv6, IDN), port, path, query.
+fn arb_htu() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec!["https://", "HTTP://", "http://", "https:", "//", ""]),
+        prop::sample::select(vec![
+            "api.example.com",
+            "API.Example.COM",
+            "bücher.example",
+            "xn--bcher-kva.example",
+            "[2001:0db8:0:0::1]",
+            "[::1]",
+            "127.0.0.1",
+            "0x7f.1",
+            "a.example.",
+            "u@h.example",
+            "",
+        ]),
+        prop::sample::select(vec!["", ":443", ":0443", ":80", ":8443", ":65536", ":"]),
+        "(/[a-zA-Z0-9%._~!$&'()*+,;=:@-]{0,8}){0,4}",
+        prop::sample::select(vec!["", "?", "?a=b", "#f", "?a#b"]),
+    )
+        .prop_map(|(s, h, p, path, q)| format!("{s}{h}{p}{path}{q}"))
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `htu` normalisation (SPEC-2 §5.4) never panics, is idempotent, and its normal
+    /// form always matches itself as a request behind its own origin.
+    #[test]
+    fn htu_normalisation_is_idempotent(input in arb_htu()) {
+        if let Some(normal) = fuzzing::normalize_htu(&input) {
+            prop_assert_eq!(fuzzing::normalize_htu(&normal), Some(normal.clone()));
+            let url = url::Url::parse(&normal).unwrap();
+            let origin = url.origin().ascii_serialization();
+            prop_assert_eq!(fuzzing::htu_matches(&input, url.path(), &origin), Some(true));
+        }
+    }
+
+    /// Arbitrary `DPoP` header values never panic and are refused with the proof code.
+    #[test]
+    fn dpop_proof_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        if let Err(err) = fuzzing::parse_dpop_proof(&bytes, Algorithm::ALL) {
+            prop_assert_eq!(err.code(), ErrorCode::InvalidDpopProof);
+        }
+    }
+}

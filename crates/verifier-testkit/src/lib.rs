@@ -8,6 +8,9 @@
 //! * [`TokenBuilder`]: compact JWS tokens with any header, payload or
 //!   signature, including raw (non-JSON, duplicate-member) segments,
 //!   DER-form ECDSA signatures and "right kid, wrong key" forgeries.
+//! * [`DpopProof`]: DPoP proofs (RFC 9449) signed with a [`TestKey`], with overrides
+//!   for every member to build hostile ones; tokens bind to a key with
+//!   [`TokenBuilder::cnf_jkt`] and [`TestKey::thumbprint`].
 //! * [`TestIssuer`]: an HTTP server on std threads serving
 //!   `/jwks.json` and `/.well-known/openid-configuration`, with key rotation,
 //!   overridable documents, injectable [`Fault`]s, delays and fetch
@@ -48,6 +51,7 @@
 mod alg;
 mod clock;
 pub mod conformance;
+mod dpop;
 mod issuer;
 mod key;
 #[cfg(feature = "legacy-rsa")]
@@ -57,6 +61,7 @@ mod token;
 pub use alg::Alg;
 pub use clock::TestClock;
 pub use conformance::RefusedToken;
+pub use dpop::DpopProof;
 pub use issuer::{Fault, Layout, TestIssuer, TestIssuerBuilder};
 pub use key::{jwk_thumbprint, TestKey};
 pub use token::TokenBuilder;
