@@ -40,6 +40,13 @@ pub(crate) enum Command {
     /// Exit 1 with the error code (discovery_failed, discovery_error, jwks_fetch_failed,
     /// ...) when either cannot be had.
     Discover(DiscoverArgs),
+    /// DEVELOPMENT ONLY: sign a token with a throwaway local key and serve its key set
+    ///
+    /// Starts a test issuer on 127.0.0.1 (key set, OpenID metadata), prints a signed
+    /// token and the OIDC_* settings an API needs to accept it, and serves until
+    /// interrupted (Ctrl-C), so you can try your API with curl. The key exists only in
+    /// this process: never configure a production API with it.
+    Mint(MintArgs),
     /// Decode a token's header and claims WITHOUT verifying anything
     ///
     /// For diagnostics only: the output is clearly marked UNVERIFIED; exp, nbf and iat
@@ -193,6 +200,45 @@ pub(crate) struct DiscoverArgs {
         value_parser = boolean("OIDC_ALLOW_INSECURE_HTTP")
     )]
     pub(crate) allow_insecure_http: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MintArgs {
+    /// Signing algorithm (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA).
+    #[arg(long, default_value = "RS256", value_name = "ALG")]
+    pub(crate) alg: String,
+
+    /// The issuer's path on 127.0.0.1 (e.g. /realms/dev); default none.
+    #[arg(long, default_value = "", value_name = "PATH")]
+    pub(crate) path: String,
+
+    /// `aud`; repeat for several (default https://api.example).
+    #[arg(long = "audience", value_name = "AUDIENCE")]
+    pub(crate) audiences: Vec<String>,
+
+    /// `sub` (default dev-user).
+    #[arg(long, default_value = "dev-user", value_name = "SUBJECT")]
+    pub(crate) sub: String,
+
+    /// A scope; repeat for several (joined with spaces in `scope`).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub(crate) scopes: Vec<String>,
+
+    /// Another claim, NAME=VALUE; VALUE is JSON when it parses as JSON, else a string.
+    #[arg(long = "claim", value_name = "NAME=VALUE")]
+    pub(crate) claims: Vec<String>,
+
+    /// Lifetime in seconds (default 3600).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub(crate) ttl: u32,
+
+    /// Print and exit instead of serving (the key set is printed; nothing can fetch it).
+    #[arg(long)]
+    pub(crate) no_serve: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

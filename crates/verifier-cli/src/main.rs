@@ -6,6 +6,7 @@
 //! - `jwks`: fetch a key set, list usable keys and skipped entries; exit 0 healthy, 1 not.
 //! - `discover`: find an issuer's metadata and key set; exit 0 healthy, 1 not.
 //! - `decode`: header and claims of a token, clearly marked unverified.
+//! - `mint`: a development token from a throwaway key, served by a local issuer.
 //! - `demo`: an in-process tour of the axum integration against the test issuer.
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ mod explain;
 mod human;
 mod input;
 mod jwks;
+mod mint;
 mod output;
 mod verify;
 
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
     init_tracing();
     let outcome = match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Mint(args) => mint::run(&args),
         Command::Verify(args) => with_runtime(|| verify::run(args)),
         Command::Jwks(args) => with_runtime(|| jwks::run(args)),
         Command::Discover(args) => with_runtime(|| discover::run(args)),

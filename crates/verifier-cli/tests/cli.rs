@@ -486,7 +486,7 @@ fn bad_flags_exit_2_with_a_clear_message() {
 fn help_and_version_exit_0() {
     let out = run(cmd().arg("--help"));
     assert_eq!(code(&out), 0);
-    for sub in ["verify", "jwks", "discover", "decode", "demo"] {
+    for sub in ["verify", "jwks", "discover", "mint", "decode", "demo"] {
         assert!(stdout(&out).contains(sub), "{}", stdout(&out));
     }
     let out = run(cmd().args(["verify", "--help"]));
@@ -975,4 +975,83 @@ fn discover_configuration_errors_exit_2() {
         "--discovery (OIDC_DISCOVERY)",
     );
     assert_usage_error(&run(cmd().arg("discover")), "--issuer");
+}
+
+// ---------------------------------------------------------------- mint
+
+/// A running `mint`, killed on drop.
+struct Minting(std::process::Child);
+
+impl Drop for Minting {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn mint_serves_a_key_set_that_verifies_its_token() {
+    use std::io::BufRead;
+    let mut child = cmd()
+        .args([
+            "mint", "--format", "json", "--alg", "ES256", "--scope", "admin",
+        ])
+        .args(["--path", "/realms/dev", "--claim", "tenant=acme"])
+        .args(["--claim", r#"roles=["reader"]"#])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mint");
+    let pipe = child.stdout.take().unwrap();
+    let _guard = Minting(child);
+    let mut line = String::new();
+    std::io::BufReader::new(pipe)
+        .read_line(&mut line)
+        .unwrap();
+    let doc: Value = serde_json::from_str(&line).unwrap();
+    assert!(doc["warning"]
+        .as_str()
+        .unwrap()
+        .starts_with("DEVELOPMENT ONLY"));
+    let issuer = doc["issuer"].as_str().unwrap();
+    assert!(issuer.starts_with("http://127.0.0.1:") && issuer.ends_with("/realms/dev"));
+    assert_eq!(doc["claims"]["tenant"], "acme");
+    assert_eq!(doc["claims"]["roles"], json!(["reader"]));
+    assert!(doc.get("jwks").is_none(), "served, not printed");
+    let token = doc["token"].as_str().unwrap();
+
+    // The API side: issuer only (discovered), the token's algorithm and scope.
+    let out = run(cmd()
+        .args(["verify", "--format", "json", "--issuer", issuer])
+        .args(["--audience", DEFAULT_AUDIENCE, "--alg", "ES256"])
+        .args(["--require-scope", "admin", token]));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json_out(&out)["sub"], "dev-user");
+}
+
+#[test]
+fn mint_without_serving_prints_the_key_set_and_refuses_bad_flags() {
+    let out = run(cmd().args(["mint", "--format", "json", "--no-serve", "--ttl", "60"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_out(&out);
+    assert_eq!(doc["jwks"]["keys"][0]["kid"], "dev-rs256");
+    let claims = &doc["claims"];
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        60
+    );
+    let out = run(cmd().args(["mint", "--no-serve"]));
+    assert_eq!(code(&out), 0);
+    assert!(
+        stderr(&out).starts_with("DEVELOPMENT ONLY"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("TOKEN=ey"), "{}", stdout(&out));
+
+    assert_usage_error(&run(cmd().args(["mint", "--alg", "HS256"])), "--alg");
+    assert_usage_error(&run(cmd().args(["mint", "--alg", "rs256"])), "--alg");
+    assert_usage_error(&run(cmd().args(["mint", "--ttl", "0"])), "--ttl");
+    assert_usage_error(&run(cmd().args(["mint", "--path", "realms"])), "--path");
+    assert_usage_error(&run(cmd().args(["mint", "--claim", "novalue"])), "--claim");
 }
