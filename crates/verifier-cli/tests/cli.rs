@@ -1005,9 +1005,7 @@ fn mint_serves_a_key_set_that_verifies_its_token() {
     let pipe = child.stdout.take().unwrap();
     let _guard = Minting(child);
     let mut line = String::new();
-    std::io::BufReader::new(pipe)
-        .read_line(&mut line)
-        .unwrap();
+    std::io::BufReader::new(pipe).read_line(&mut line).unwrap();
     let doc: Value = serde_json::from_str(&line).unwrap();
     assert!(doc["warning"]
         .as_str()
