@@ -348,7 +348,7 @@ pub(crate) fn validate(
     // per name. The checks below then run in the specified order.
     let (mut exp, mut nbf, mut iat, mut iss, mut aud, mut sub, mut jti) =
         (None, None, None, None, None, None, None);
-    let mut client_id = None;
+    let (mut client_id, mut cnf) = (None, None);
     for (name, value) in claims {
         let slot = match name.as_str() {
             "exp" => &mut exp,
@@ -359,6 +359,7 @@ pub(crate) fn validate(
             "sub" => &mut sub,
             "jti" => &mut jti,
             "client_id" => &mut client_id,
+            "cnf" => &mut cnf,
             _ => continue,
         };
         *slot = Some(value);
@@ -400,6 +401,15 @@ pub(crate) fn validate(
     }
     token_use_ok(claims, config)?;
     client_allowed(claims, config)?;
+    // Step 11b (SPEC-2 §5.6, the downgrade guard): a token presented as Bearer must not
+    // be bound to a key (`cnf.jkt`, DPoP) or by a binding we cannot verify.
+    if cnf.is_some() {
+        crate::dpop::check_token_binding(
+            claims,
+            crate::dpop::Presented::Bearer,
+            config.allow_unverified_token_binding(),
+        )?;
+    }
     if !config.required_scopes().is_empty() {
         require(
             config.scope_claim_path().lookup(claims),

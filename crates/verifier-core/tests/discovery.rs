@@ -305,6 +305,7 @@ fn ds3_rfc8414_only_layout_is_found_and_remembered() {
         let token = issuer
             .token()
             .claim("iat", json!(now))
+            .claim("nbf", json!(now))
             .claim("exp", json!(now + 3600))
             .build();
         let flavour = common::Both::new(config);
@@ -581,6 +582,7 @@ fn ds12_moved_jwks_uri_is_fetched_in_the_background() {
     let old = issuer
         .token()
         .claim("iat", json!(now))
+        .claim("nbf", json!(now))
         .claim("exp", json!(now + 3600))
         .build();
     assert!(rt.block_on(verifier.verify_access_token(&old)).is_ok());
@@ -592,6 +594,7 @@ fn ds12_moved_jwks_uri_is_fetched_in_the_background() {
     let new = issuer
         .token_for(&key)
         .claim("iat", json!(now))
+        .claim("nbf", json!(now))
         .claim("exp", json!(now + 3600))
         .build();
     clock.advance(Duration::from_secs(61));
@@ -676,6 +679,7 @@ fn ds14_metadata_outage_is_bounded_by_max_stale() {
     let token = issuer
         .token()
         .claim("iat", json!(now))
+        .claim("nbf", json!(now))
         .claim("exp", json!(now + 3600))
         .build();
     assert!(rt.block_on(verifier.verify_access_token(&token)).is_ok());

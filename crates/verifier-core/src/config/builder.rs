@@ -234,6 +234,13 @@ impl AuthConfigBuilder {
         self.fields.allow_insecure_http = Some(on);
         self
     }
+    /// Accept tokens whose `cnf` binding cannot be verified here (an mTLS `x5t#S256`),
+    /// for deployments whose proxy checks it (default false; a `cnf.jkt` DPoP binding
+    /// still requires the DPoP scheme).
+    pub fn allow_unverified_token_binding(mut self, on: bool) -> Self {
+        self.fields.allow_unverified_token_binding = Some(on);
+        self
+    }
     /// First retry delay after a failed refresh (default 1 s; in (0, 86400 s]).
     pub fn jwks_backoff_initial(mut self, d: Duration) -> Self {
         self.fields.jwks_backoff_initial = Some(d);
@@ -512,6 +519,7 @@ impl AuthConfigBuilder {
             audience_mode: f.audience_mode,
             required_token_use,
             rules: self.rules,
+            allow_unverified_token_binding: f.allow_unverified_token_binding,
         })
     }
 }

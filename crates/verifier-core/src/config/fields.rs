@@ -48,6 +48,7 @@ config_table! {
     allowed_clients:            List,   "OIDC_ALLOWED_CLIENTS",             default Vec::new();
     audience_mode:              Mode,   "OIDC_AUDIENCE_MODE",               default AudienceMode::Aud;
     required_token_use:         Text,   "OIDC_REQUIRED_TOKEN_USE",          optional;
+    allow_unverified_token_binding: Flag, "OIDC_ALLOW_UNVERIFIED_TOKEN_BINDING", default false;
 }
 
 #[cfg(test)]

@@ -81,6 +81,7 @@ pub struct AuthConfig {
     audience_mode: AudienceMode,
     required_token_use: Option<String>,
     rules: Vec<ClaimRule>,
+    allow_unverified_token_binding: bool,
 }
 
 /// Where a configuration's keys come from (validated; see [`AuthConfig::key_source`]).
@@ -247,6 +248,12 @@ impl AuthConfig {
     /// Whether plain `http` key-set URLs are allowed for non-loopback hosts (default false).
     pub fn allow_insecure_http(&self) -> bool {
         self.allow_insecure_http
+    }
+    /// Whether a token bound by a `cnf` member this library cannot verify (e.g. an mTLS
+    /// `x5t#S256`, RFC 8705) is accepted, for proxies that check that binding (default
+    /// false: "Unsupported token binding"). A `cnf.jkt` (DPoP) binding is never ignored.
+    pub fn allow_unverified_token_binding(&self) -> bool {
+        self.allow_unverified_token_binding
     }
     /// First retry delay after a failed refresh (default 1 s; doubles per failure).
     pub fn jwks_backoff_initial(&self) -> Duration {
