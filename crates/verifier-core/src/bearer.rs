@@ -8,7 +8,9 @@ use http::header::{
 };
 use http::StatusCode;
 
+use crate::dpop::DpopMode;
 use crate::error::{AuthError, ErrorCode};
+use crate::request::Scheme;
 
 /// Default `Retry-After` for 503 responses when the lifecycle has no better estimate.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -88,14 +90,78 @@ where
     }
 }
 
+/// The credentials of a request under a DPoP mode (SPEC-2 §0.2, §5.6): the scheme the
+/// client used and its token.
+///
+/// - No `Authorization` field, or a scheme not accepted in `mode` (`Basic`; `DPoP` when
+///   the mode is `off`; `Bearer` when it is `required`): `Ok(None)`.
+/// - More than one field: `invalid_request` (400).
+/// - An accepted scheme without a token: `missing_token`.
+///
+/// Scheme names are matched case-insensitively as a whole token, like `Bearer` today.
+///
+/// ```
+/// use http::{header::AUTHORIZATION, HeaderMap, HeaderValue};
+/// use verifier_core::bearer::credentials_from_headers;
+/// use verifier_core::dpop::DpopMode;
+/// use verifier_core::Scheme;
+/// let mut headers = HeaderMap::new();
+/// headers.insert(AUTHORIZATION, HeaderValue::from_static("DPoP abc"));
+/// assert_eq!(credentials_from_headers(&headers, DpopMode::Off).unwrap(), None);
+/// assert_eq!(
+///     credentials_from_headers(&headers, DpopMode::Allowed).unwrap(),
+///     Some((Scheme::Dpop, "abc"))
+/// );
+/// ```
+pub fn credentials_from_headers(
+    headers: &HeaderMap,
+    mode: DpopMode,
+) -> Result<Option<(Scheme, &str)>, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).into_iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::new(ErrorCode::InvalidRequest));
+    }
+    let scheme = if is_scheme(value, b"bearer") {
+        Scheme::Bearer
+    } else if is_scheme(value, b"dpop") {
+        Scheme::Dpop
+    } else {
+        return Ok(None);
+    };
+    let accepted = match scheme {
+        Scheme::Bearer => mode != DpopMode::Required,
+        Scheme::Dpop => mode != DpopMode::Off,
+    };
+    if !accepted {
+        return Ok(None);
+    }
+    let missing = || AuthError::new(ErrorCode::MissingToken);
+    let text = value.to_str().map_err(|_| missing())?;
+    let (_, rest) = text.split_once(' ').ok_or_else(missing)?;
+    let token = rest.trim_matches(' ');
+    if token.is_empty() {
+        return Err(missing());
+    }
+    Ok(Some((scheme, token)))
+}
+
 /// Whether the credentials use the `Bearer` scheme: the whole scheme token (RFC 7235
 /// `token`), not merely a prefix, so `Bearerx abc` is another scheme.
 fn is_bearer_scheme(value: &HeaderValue) -> bool {
+    is_scheme(value, b"bearer")
+}
+
+/// Whether the credentials use the scheme `name` (lower case): the whole scheme token.
+fn is_scheme(value: &HeaderValue, name: &[u8]) -> bool {
     const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~";
     let b = value.as_bytes();
-    b.len() >= 6
-        && b[..6].eq_ignore_ascii_case(b"bearer")
-        && b.get(6)
+    let n = name.len();
+    b.len() >= n
+        && b[..n].eq_ignore_ascii_case(name)
+        && b.get(n)
             .is_none_or(|c| !(c.is_ascii_alphanumeric() || TCHAR.contains(c)))
 }
 

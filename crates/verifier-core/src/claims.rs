@@ -343,6 +343,7 @@ pub(crate) fn validate(
     claims: &Map<String, Value>,
     config: &AuthConfig,
     now: f64,
+    presented: crate::dpop::Presented<'_>,
 ) -> Result<(), AuthError> {
     // One walk over the object picks up every registered claim: cheaper than a lookup
     // per name. The checks below then run in the specified order.
@@ -401,12 +402,13 @@ pub(crate) fn validate(
     }
     token_use_ok(claims, config)?;
     client_allowed(claims, config)?;
-    // Step 11b (SPEC-2 §5.6, the downgrade guard): a token presented as Bearer must not
-    // be bound to a key (`cnf.jkt`, DPoP) or by a binding we cannot verify.
-    if cnf.is_some() {
+    // Step 11b (SPEC-2 §5.5, §5.6): a token presented as Bearer must not be bound to a
+    // key (`cnf.jkt`, the downgrade guard) or by a binding we cannot verify; one presented
+    // with a DPoP proof must be bound to the proof's key.
+    if cnf.is_some() || matches!(presented, crate::dpop::Presented::Dpop { .. }) {
         crate::dpop::check_token_binding(
             claims,
-            crate::dpop::Presented::Bearer,
+            presented,
             config.allow_unverified_token_binding(),
         )?;
     }

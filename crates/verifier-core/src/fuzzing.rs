@@ -33,7 +33,12 @@ pub fn parse_token(bytes: &[u8], max_bytes: usize, allowed: &[Algorithm]) -> Res
 /// ```
 pub fn validate_claims(payload: &[u8], config: &AuthConfig) -> Result<(), AuthError> {
     let payload = token::parse_object(payload)?;
-    claims::validate(&payload, config, config.clock().unix_time())
+    claims::validate(
+        &payload,
+        config,
+        config.clock().unix_time(),
+        crate::dpop::Presented::Bearer,
+    )
 }
 
 /// A key-set document through the tolerant key-set parser, with the key policy of

@@ -17,6 +17,7 @@ use crate::alg::Algorithm;
 use crate::cache::TokenCache;
 use crate::claims::{self, ClaimNames, Claims};
 use crate::config::AuthConfig;
+use crate::dpop::{check_token_binding, DpopVerifier, Presented};
 use crate::error::{AuthError, ErrorCode};
 use crate::keys::SigningKey;
 use crate::token::{self, UnverifiedToken};
@@ -54,18 +55,34 @@ impl Policy {
         cache.get(raw.trim_ascii(), self.now(), leeway, generation)
     }
 
+    /// Step 11b on a verified-token cache hit: the cached token was verified for another
+    /// presentation, perhaps (a token cached after a DPoP request, now sent as Bearer).
+    pub(crate) fn check_binding(
+        &self,
+        claims: &Claims,
+        presented: Presented<'_>,
+    ) -> Result<(), AuthError> {
+        let map = claims.as_map();
+        if map.contains_key("cnf") || matches!(presented, Presented::Dpop { .. }) {
+            check_token_binding(map, presented, self.config.allow_unverified_token_binding())?;
+        }
+        Ok(())
+    }
+
     /// Whether an unknown kid may refresh: the unverified claims pass the cheap checks.
     pub(crate) fn may_refresh(&self, token: &UnverifiedToken<'_>) -> bool {
         claims::passes_cheap_checks(&token.payload, &self.config, self.now())
     }
 
-    /// Steps 9-13, then remembers a success in the verified-token cache (if enabled).
+    /// Steps 9-13 (with 11b for how the token was `presented`), then remembers a
+    /// success in the verified-token cache (if enabled).
     pub(crate) fn complete(
         &self,
         raw: &[u8],
         token: UnverifiedToken<'_>,
         key: &SigningKey,
         generation: u64,
+        presented: Presented<'_>,
     ) -> Result<Claims, AuthError> {
         key.verify(
             token.alg,
@@ -73,7 +90,7 @@ impl Policy {
             &token.signature,
             self.config.enforce_minimum_key_length(),
         )?;
-        claims::validate(&token.payload, &self.config, self.now())?;
+        claims::validate(&token.payload, &self.config, self.now(), presented)?;
         let claims = Claims::new(token.payload, self.names.clone());
         if let Some(cache) = &self.cache {
             cache.insert(raw.trim_ascii(), &claims, generation);
@@ -94,12 +111,24 @@ pub(crate) trait WarmKeys {
 pub(crate) struct Issuer<J> {
     pub(crate) policy: Arc<Policy>,
     pub(crate) jwks: J,
+    /// The issuer string, shared with every [`Authenticated`](crate::Authenticated).
+    pub(crate) name: Arc<str>,
+}
+
+impl<J> Issuer<J> {
+    pub(crate) fn new(config: &AuthConfig, jwks: J) -> Self {
+        Issuer {
+            name: Arc::from(config.issuer()),
+            policy: Policy::new(config.clone()),
+            jwks,
+        }
+    }
 }
 
 /// The first half of a verification: no I/O.
 pub(crate) enum Start<'a, 'i, J> {
-    /// A verified-token cache hit.
-    Cached(Claims),
+    /// A verified-token cache hit, and the issuer whose cache it was.
+    Cached(&'i Issuer<J>, Claims),
     /// A structurally valid token routed to its issuer, the issuer's key-set generation
     /// when it started, and the key when the warm cache had it.
     Parsed {
@@ -120,12 +149,14 @@ pub(crate) struct IssuerSet<J> {
     /// routing; the selected issuer's own limits apply after it.
     max_token_bytes: usize,
     algs: Vec<Algorithm>,
+    /// The DPoP scheme's checks, when the verifier accepts it.
+    pub(crate) dpop: Option<DpopVerifier>,
 }
 
 impl<J: WarmKeys> IssuerSet<J> {
     /// The set over `issuers` (1..=256, unique: [`VerifierConfig`](crate::VerifierConfig)
     /// has checked).
-    pub(crate) fn new(issuers: Vec<Issuer<J>>) -> Self {
+    pub(crate) fn new(issuers: Vec<Issuer<J>>, dpop: Option<DpopVerifier>) -> Self {
         let routes = (issuers.len() > 1).then(|| {
             issuers
                 .iter()
@@ -151,7 +182,15 @@ impl<J: WarmKeys> IssuerSet<J> {
             routes,
             max_token_bytes,
             algs,
+            dpop,
         }
+    }
+
+    /// The DPoP mode of the verifier (`off` without DPoP).
+    pub(crate) fn dpop_mode(&self) -> crate::dpop::DpopMode {
+        self.dpop
+            .as_ref()
+            .map_or(crate::dpop::DpopMode::Off, |d| d.config().mode())
     }
 
     /// The first issuer.
@@ -178,7 +217,7 @@ impl<J: WarmKeys> IssuerSet<J> {
             let issuer = self.first();
             let generation = issuer.jwks.generation();
             if let Some(claims) = issuer.policy.cached(raw, generation) {
-                return Ok(Start::Cached(claims));
+                return Ok(Start::Cached(issuer, claims));
             }
             let config = &issuer.policy.config;
             let token = token::parse(raw, config.max_token_bytes(), config.allowed_algs())?;
@@ -200,7 +239,7 @@ impl<J: WarmKeys> IssuerSet<J> {
         }
         let generation = issuer.jwks.generation();
         if let Some(claims) = issuer.policy.cached(raw, generation) {
-            return Ok(Start::Cached(claims));
+            return Ok(Start::Cached(issuer, claims));
         }
         let key = issuer.jwks.fast_get(&token.kid, token.alg);
         Ok(Start::Parsed {

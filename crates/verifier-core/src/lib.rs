@@ -40,6 +40,7 @@ pub mod jwks;
 mod keys;
 mod mismatch;
 mod refresh;
+mod request;
 mod token;
 mod verifier;
 
@@ -56,6 +57,7 @@ pub use issuers::UnknownIssuer;
 pub use jwks::JwksClient;
 pub use jwks::{AsyncJwksClient, JwksStats};
 pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
+pub use request::{Authenticated, DpopConfirmation, RequestParts, Scheme};
 pub use token::decode_unverified;
 #[cfg(feature = "blocking")]
 pub use verifier::JwtVerifier;

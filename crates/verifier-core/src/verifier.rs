@@ -3,17 +3,52 @@
 use std::sync::Arc;
 
 use crate::alg::Algorithm;
+use crate::bearer::credentials_from_headers;
 use crate::claims::Claims;
 use crate::config::{AuthConfig, VerifierConfig};
-use crate::error::{AuthError, ConfigError};
+use crate::dpop::{CheckedProof, DpopVerifier, Presented};
+use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::health::Health;
-use crate::issuers::{Issuer, IssuerSet, Policy, Start, WarmKeys};
+use crate::issuers::{Issuer, IssuerSet, Start, WarmKeys};
 use crate::jwks::{AsyncJwksClient, JwksStats};
 use crate::keys::SigningKey;
+use crate::request::{Authenticated, DpopConfirmation, RequestParts, Scheme};
 
-fn log_refusal(result: &Result<Claims, AuthError>) {
+fn log_refusal<T>(result: &Result<T, AuthError>) {
     if let Err(err) = result {
         tracing::debug!(target: "oidc_jwt_verifier::verify", code = err.code().as_str(), "token refused");
+    }
+}
+
+/// Step 7c: the DPoP proof of a request presenting `token` with the DPoP scheme (`None`
+/// for Bearer).
+fn check_proof(
+    dpop: Option<&DpopVerifier>,
+    token: &[u8],
+    scheme: Scheme,
+    request: Option<RequestParts<'_>>,
+) -> Result<Option<CheckedProof>, AuthError> {
+    match (scheme, request, dpop) {
+        (Scheme::Dpop, Some(req), Some(dpop)) => {
+            let token = std::str::from_utf8(token.trim_ascii())
+                .map_err(|_| AuthError::new(ErrorCode::MalformedToken))?;
+            dpop.check_proof(req.method, req.uri, req.headers, token)
+                .map(Some)
+        }
+        // The DPoP scheme is only read when the verifier has DPoP (credentials parsing).
+        (Scheme::Dpop, _, _) => Err(AuthError::new(ErrorCode::MissingToken)),
+        _ => Ok(None),
+    }
+}
+
+fn presented(proof: Option<&CheckedProof>) -> Presented<'_> {
+    proof.map_or(Presented::Bearer, |p| Presented::Dpop { jkt: p.jkt() })
+}
+
+fn confirmation(proof: CheckedProof) -> DpopConfirmation {
+    DpopConfirmation {
+        jkt: proof.jkt().to_owned(),
+        next_nonce: proof.next_nonce().cloned(),
     }
 }
 
@@ -46,6 +81,7 @@ impl WarmKeys for AsyncJwksClient {
 pub struct VerifierBuilder<C> {
     issuers: Vec<AuthConfig>,
     client: Option<C>,
+    dpop: Option<DpopVerifier>,
 }
 
 impl<C> VerifierBuilder<C> {
@@ -53,7 +89,16 @@ impl<C> VerifierBuilder<C> {
         VerifierBuilder {
             issuers: Vec::new(),
             client: None,
+            dpop: None,
         }
+    }
+
+    /// Accepts the DPoP scheme (RFC 9449) as `dpop`'s configuration says (mode, proof
+    /// algorithms, public base URLs, nonces, replay store), through
+    /// [`AsyncJwtVerifier::authenticate`]. Without it, only Bearer is accepted.
+    pub fn dpop(mut self, dpop: DpopVerifier) -> Self {
+        self.dpop = Some(dpop);
+        self
     }
 
     /// Adds an issuer (its own audiences, algorithms, key source and policy).
@@ -86,7 +131,7 @@ impl VerifierBuilder<reqwest::Client> {
             None => crate::fetch::async_client()
                 .map_err(|e| ConfigError::new("http_client", format!("could not be built: {e}")))?,
         };
-        Ok(AsyncJwtVerifier::over(config, client))
+        Ok(AsyncJwtVerifier::over(config, client, self.dpop))
     }
 }
 
@@ -135,32 +180,29 @@ impl AsyncJwtVerifier {
     /// A verifier over a caller-supplied HTTP client (custom TLS roots, proxy). The
     /// verifier uses it but does not own it: your other clones keep working.
     pub fn with_client(config: AuthConfig, client: reqwest::Client) -> Self {
-        Self::over(config.into(), client)
+        Self::over(config.into(), client, None)
     }
 
     /// A verifier of every issuer of `config`, sharing one HTTP client of its own.
     pub fn from_config(config: VerifierConfig) -> Result<Self, ConfigError> {
         let client = crate::fetch::async_client()
             .map_err(|e| ConfigError::new("http_client", format!("could not be built: {e}")))?;
-        Ok(Self::over(config, client))
+        Ok(Self::over(config, client, None))
     }
 
-    /// A builder for a verifier of several issuers.
+    /// A builder for a verifier of several issuers (and of the DPoP scheme).
     pub fn builder() -> VerifierBuilder<reqwest::Client> {
         VerifierBuilder::new()
     }
 
-    fn over(config: VerifierConfig, client: reqwest::Client) -> Self {
+    fn over(config: VerifierConfig, client: reqwest::Client, dpop: Option<DpopVerifier>) -> Self {
         let issuers = config
             .issuers()
             .iter()
-            .map(|c| Issuer {
-                jwks: AsyncJwksClient::with_client(c, client.clone()),
-                policy: Policy::new(c.clone()),
-            })
+            .map(|c| Issuer::new(c, AsyncJwksClient::with_client(c, client.clone())))
             .collect();
         AsyncJwtVerifier {
-            set: Arc::new(IssuerSet::new(issuers)),
+            set: Arc::new(IssuerSet::new(issuers, dpop)),
         }
     }
 
@@ -190,33 +232,99 @@ impl AsyncJwtVerifier {
     }
 
     /// Verifies a compact JWS access token (as text or UTF-8 bytes) and returns its claims.
+    ///
+    /// The token is taken as presented with the Bearer scheme: one bound to a DPoP key
+    /// (`cnf.jkt`) is `dpop_bound_token`. With a request at hand, prefer
+    /// [`authenticate`](Self::authenticate).
     pub async fn verify_access_token(&self, token: impl AsRef<[u8]>) -> Result<Claims, AuthError> {
-        let result = self.verify(token.as_ref()).await;
+        let result = self.run(token.as_ref(), Scheme::Bearer, None).await;
         log_refusal(&result);
-        result
+        result.map(|authenticated| authenticated.claims)
     }
 
-    async fn verify(&self, raw: &[u8]) -> Result<Claims, AuthError> {
-        let (issuer, token, generation, key) = match self.set.start(raw)? {
-            Start::Cached(claims) => return Ok(claims),
+    /// Authenticates a request: its credentials (`Authorization: Bearer`, or `DPoP` with
+    /// a `DPoP` proof when the verifier was built with [`VerifierBuilder::dpop`]), then
+    /// the whole pipeline (SPEC-2 §0.6).
+    ///
+    /// `Ok(None)`: no credentials of an accepted scheme (another scheme such as `Basic`,
+    /// or `DPoP` without DPoP configured). Two `Authorization` fields are
+    /// `invalid_request`.
+    ///
+    /// ```no_run
+    /// # async fn run(verifier: verifier_core::AsyncJwtVerifier, req: http::Request<()>) {
+    /// use verifier_core::RequestParts;
+    /// let parts = RequestParts::new(req.method(), req.uri(), req.headers());
+    /// match verifier.authenticate(parts).await {
+    ///     Ok(Some(auth)) => println!("{} via {}", auth.claims.sub().unwrap_or("?"), auth.scheme.as_str()),
+    ///     Ok(None) => println!("anonymous"),
+    ///     Err(err) => println!("refused: {}", err.code()),
+    /// }
+    /// # }
+    /// ```
+    pub async fn authenticate(
+        &self,
+        request: RequestParts<'_>,
+    ) -> Result<Option<Authenticated>, AuthError> {
+        let Some((scheme, token)) =
+            credentials_from_headers(request.headers, self.set.dpop_mode())?
+        else {
+            return Ok(None);
+        };
+        let result = self.run(token.as_bytes(), scheme, Some(request)).await;
+        log_refusal(&result);
+        result.map(Some)
+    }
+
+    /// Steps 1-13 for a token presented with `scheme` (the request, for DPoP).
+    async fn run(
+        &self,
+        raw: &[u8],
+        scheme: Scheme,
+        request: Option<RequestParts<'_>>,
+    ) -> Result<Authenticated, AuthError> {
+        let start = self.set.start(raw)?;
+        let proof = check_proof(self.set.dpop.as_ref(), raw, scheme, request)?;
+        let presented = presented(proof.as_ref());
+        let (issuer, claims) = match start {
+            Start::Cached(issuer, claims) => {
+                issuer.policy.check_binding(&claims, presented)?;
+                (issuer, claims)
+            }
             Start::Parsed {
                 issuer,
                 token,
                 generation,
                 key,
-            } => (issuer, token, generation, key),
-        };
-        let key = match key {
-            Some(key) => key,
-            None => {
-                let may_refresh = issuer.policy.may_refresh(&token);
-                issuer
-                    .jwks
-                    .key_for_token(&token.kid, token.alg, may_refresh)
-                    .await?
+            } => {
+                let key = match key {
+                    Some(key) => key,
+                    None => {
+                        let may_refresh = issuer.policy.may_refresh(&token);
+                        issuer
+                            .jwks
+                            .key_for_token(&token.kid, token.alg, may_refresh)
+                            .await?
+                    }
+                };
+                let claims = issuer
+                    .policy
+                    .complete(raw, token, &key, generation, presented)?;
+                (issuer, claims)
             }
         };
-        issuer.policy.complete(raw, token, &key, generation)
+        let dpop = match (proof, self.set.dpop.as_ref()) {
+            (Some(proof), Some(dpop)) => {
+                dpop.check_replay(&proof).await?;
+                Some(confirmation(proof))
+            }
+            _ => None,
+        };
+        Ok(Authenticated {
+            claims,
+            scheme,
+            issuer: issuer.name.clone(),
+            dpop,
+        })
     }
 
     /// The usable keys of the first issuer (see [`AsyncJwksClient::get_signing_keys`]).
@@ -275,15 +383,22 @@ mod blocking {
         }
     }
 
+    /// A blocking client with `config`'s `jwks_timeout` for the whole request.
+    fn default_client(config: &AuthConfig) -> Result<reqwest::blocking::Client, ConfigError> {
+        crate::fetch::blocking_client(config.jwks_timeout())
+            .map_err(|e| ConfigError::new("http_client", format!("could not be built: {e}")))
+    }
+
     impl VerifierBuilder<reqwest::blocking::Client> {
         /// The blocking verifier; a [`ConfigError`] naming `issuers` for none, more than
         /// [`MAX_ISSUERS`](crate::MAX_ISSUERS) or a duplicate. Without a client, each
         /// issuer gets one with its own `jwks_timeout`.
         pub fn build(self) -> Result<JwtVerifier, ConfigError> {
             let config = VerifierConfig::new(self.issuers)?;
+            let dpop = self.dpop;
             match self.client {
-                Some(client) => Ok(JwtVerifier::over(config, |_| Ok(client.clone()))?),
-                None => JwtVerifier::from_config(config),
+                Some(client) => JwtVerifier::over(config, |_| Ok(client.clone()), dpop),
+                None => JwtVerifier::over(config, default_client, dpop),
             }
         }
     }
@@ -329,23 +444,16 @@ mod blocking {
 
         /// A verifier over a caller-supplied blocking HTTP client.
         pub fn with_client(config: AuthConfig, client: reqwest::blocking::Client) -> Self {
-            let issuer = Issuer {
-                jwks: JwksClient::with_client(&config, client),
-                policy: Policy::new(config),
-            };
+            let issuer = Issuer::new(&config, JwksClient::with_client(&config, client));
             JwtVerifier {
-                set: Arc::new(IssuerSet::new(vec![issuer])),
+                set: Arc::new(IssuerSet::new(vec![issuer], None)),
             }
         }
 
         /// A verifier of every issuer of `config`, each with a blocking HTTP client of
         /// its own (its `jwks_timeout` applies to the whole request).
         pub fn from_config(config: VerifierConfig) -> Result<Self, ConfigError> {
-            Self::over(config, |c| {
-                crate::fetch::blocking_client(c.jwks_timeout()).map_err(|e| {
-                    ConfigError::new("http_client", format!("could not be built: {e}"))
-                })
-            })
+            Self::over(config, default_client, None)
         }
 
         /// A builder for a verifier of several issuers.
@@ -356,16 +464,14 @@ mod blocking {
         fn over(
             config: VerifierConfig,
             client: impl Fn(&AuthConfig) -> Result<reqwest::blocking::Client, ConfigError>,
+            dpop: Option<DpopVerifier>,
         ) -> Result<Self, ConfigError> {
             let mut issuers = Vec::with_capacity(config.issuers().len());
             for c in config.issuers() {
-                issuers.push(Issuer {
-                    jwks: JwksClient::with_client(c, client(c)?),
-                    policy: Policy::new(c.clone()),
-                });
+                issuers.push(Issuer::new(c, JwksClient::with_client(c, client(c)?)));
             }
             Ok(JwtVerifier {
-                set: Arc::new(IssuerSet::new(issuers)),
+                set: Arc::new(IssuerSet::new(issuers, dpop)),
             })
         }
 
@@ -394,33 +500,78 @@ mod blocking {
             self.set.get(iss).map(|i| &i.jwks)
         }
 
-        /// Verifies a compact JWS access token and returns its claims.
+        /// Verifies a compact JWS access token and returns its claims (as presented with
+        /// the Bearer scheme; see [`AsyncJwtVerifier::verify_access_token`]).
         pub fn verify_access_token(&self, token: impl AsRef<[u8]>) -> Result<Claims, AuthError> {
-            let result = self.verify(token.as_ref());
+            let result = self.run(token.as_ref(), Scheme::Bearer, None);
             log_refusal(&result);
-            result
+            result.map(|authenticated| authenticated.claims)
         }
 
-        fn verify(&self, raw: &[u8]) -> Result<Claims, AuthError> {
-            let (issuer, token, generation, key) = match self.set.start(raw)? {
-                Start::Cached(claims) => return Ok(claims),
+        /// Authenticates a request (see [`AsyncJwtVerifier::authenticate`]); the replay
+        /// check of a DPoP proof uses the blocking replay store.
+        pub fn authenticate(
+            &self,
+            request: RequestParts<'_>,
+        ) -> Result<Option<Authenticated>, AuthError> {
+            let Some((scheme, token)) =
+                credentials_from_headers(request.headers, self.set.dpop_mode())?
+            else {
+                return Ok(None);
+            };
+            let result = self.run(token.as_bytes(), scheme, Some(request));
+            log_refusal(&result);
+            result.map(Some)
+        }
+
+        fn run(
+            &self,
+            raw: &[u8],
+            scheme: Scheme,
+            request: Option<RequestParts<'_>>,
+        ) -> Result<Authenticated, AuthError> {
+            let start = self.set.start(raw)?;
+            let proof = check_proof(self.set.dpop.as_ref(), raw, scheme, request)?;
+            let presented = presented(proof.as_ref());
+            let (issuer, claims) = match start {
+                Start::Cached(issuer, claims) => {
+                    issuer.policy.check_binding(&claims, presented)?;
+                    (issuer, claims)
+                }
                 Start::Parsed {
                     issuer,
                     token,
                     generation,
                     key,
-                } => (issuer, token, generation, key),
-            };
-            let key = match key {
-                Some(key) => key,
-                None => {
-                    let may_refresh = issuer.policy.may_refresh(&token);
-                    issuer
-                        .jwks
-                        .key_for_token(&token.kid, token.alg, may_refresh)?
+                } => {
+                    let key = match key {
+                        Some(key) => key,
+                        None => {
+                            let may_refresh = issuer.policy.may_refresh(&token);
+                            issuer
+                                .jwks
+                                .key_for_token(&token.kid, token.alg, may_refresh)?
+                        }
+                    };
+                    let claims = issuer
+                        .policy
+                        .complete(raw, token, &key, generation, presented)?;
+                    (issuer, claims)
                 }
             };
-            issuer.policy.complete(raw, token, &key, generation)
+            let dpop = match (proof, self.set.dpop.as_ref()) {
+                (Some(proof), Some(dpop)) => {
+                    dpop.check_replay_blocking(&proof)?;
+                    Some(confirmation(proof))
+                }
+                _ => None,
+            };
+            Ok(Authenticated {
+                claims,
+                scheme,
+                issuer: issuer.name.clone(),
+                dpop,
+            })
         }
 
         /// The usable keys of the first issuer (see [`JwksClient::get_signing_keys`]).

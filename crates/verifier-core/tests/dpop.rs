@@ -1279,58 +1279,74 @@ fn the_rfc_9449_example_proof_passes_the_proof_checks() {
     assert_invalid(&err, NOT_FRESH);
 }
 
-/// The steps in pipeline order with the real verifier in between (what the verifiers
-/// will do once wired): proof checks before the key lookup, the token verified by
-/// `AsyncJwtVerifier` against the test issuer, then binding and replay.
+/// The wired pipeline: `AsyncJwtVerifier::authenticate` with these DPoP checks, against
+/// the test issuer: proof checks before the key lookup, then the token, the binding and
+/// the replay check.
 #[tokio::test]
 async fn with_a_token_from_the_test_issuer_verified_by_the_verifier() {
-    use verifier_core::{AsyncJwtVerifier, AuthConfig};
+    use verifier_core::{AsyncJwtVerifier, AuthConfig, RequestParts, Scheme};
     use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
     let issuer = TestIssuer::start();
-    let verifier = AsyncJwtVerifier::new(
-        AuthConfig::builder()
-            .issuer(issuer.issuer())
-            .audience(DEFAULT_AUDIENCE)
-            .jwks_url(issuer.jwks_url())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let dpop = verifier_on(Arc::new(verifier_core::SystemClock), builder());
+    let verifier = AsyncJwtVerifier::builder()
+        .issuer(
+            AuthConfig::builder()
+                .issuer(issuer.issuer())
+                .audience(DEFAULT_AUDIENCE)
+                .jwks_url(issuer.jwks_url())
+                .build()
+                .unwrap(),
+        )
+        .dpop(verifier_on(Arc::new(verifier_core::SystemClock), builder()))
+        .build()
+        .unwrap();
     let client = TestKey::generate(Alg::EdDSA, "client");
     let token = issuer.token().cnf_jkt(&client).build();
+    let request = |scheme: &str, proof: Option<&str>| {
+        let mut h = proof.map_or_else(HeaderMap::new, headers);
+        h.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("{scheme} {token}")).unwrap(),
+        );
+        h
+    };
+    let (method, me) = (Method::GET, uri("/me"));
 
-    // A bad proof is refused before the token is even looked at.
+    // A bad proof is refused before the token is even looked at (no key-set request).
     let bad = proof(&client, &token)
         .htu("https://evil.example/me")
         .build();
-    let err = dpop
-        .check_proof(&Method::GET, &uri("/me"), &headers(&bad), &token)
+    let h = request("DPoP", Some(&bad));
+    let err = verifier
+        .authenticate(RequestParts::new(&method, &me, &h))
+        .await
         .unwrap_err();
     assert_invalid(&err, NOT_REQUEST);
+    assert_eq!(issuer.fetch_count(), 0);
 
     let good = proof(&client, &token).build();
-    let checked = dpop
-        .check_proof(&Method::GET, &uri("/me"), &headers(&good), &token)
+    let h = request("DPoP", Some(&good));
+    let auth = verifier
+        .authenticate(RequestParts::new(&method, &me, &h))
+        .await
+        .unwrap()
         .unwrap();
-    let claims = verifier.verify_access_token(&token).await.unwrap();
-    dpop.check_binding(&checked, claims.as_map()).unwrap();
-    dpop.check_replay(&checked).await.unwrap();
-    assert_eq!(checked.jkt(), client.thumbprint());
+    assert_eq!(auth.scheme, Scheme::Dpop);
+    assert_eq!(auth.dpop.unwrap().jkt, client.thumbprint());
 
     // The same token with another client's proof: bound to the wrong key.
     let thief = TestKey::generate(Alg::EdDSA, "thief");
     let stolen = proof(&thief, &token).build();
-    let checked = dpop
-        .check_proof(&Method::GET, &uri("/me"), &headers(&stolen), &token)
-        .unwrap();
-    let err = dpop.check_binding(&checked, claims.as_map()).unwrap_err();
+    let h = request("DPoP", Some(&stolen));
+    let err = verifier
+        .authenticate(RequestParts::new(&method, &me, &h))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::DpopBindingMismatch);
     // As Bearer: the downgrade guard.
-    assert_eq!(
-        dpop.check_bearer_binding(claims.as_map())
-            .unwrap_err()
-            .code(),
-        ErrorCode::DpopBoundToken
-    );
+    let h = request("Bearer", None);
+    let err = verifier
+        .authenticate(RequestParts::new(&method, &me, &h))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DpopBoundToken);
 }

@@ -16,8 +16,9 @@
 //! [`check_token_binding`] with [`Presented::Bearer`] is the downgrade guard: a token
 //! bound with `cnf.jkt` is refused as Bearer, whatever the mode.
 //!
-//! Not wired yet: the verifiers (`authenticate`), the integrations and the challenges
-//! do not call this module yet; see `docs/dpop.md`.
+//! The verifiers run these steps in `authenticate` when built with
+//! [`VerifierBuilder::dpop`](crate::VerifierBuilder::dpop); the integrations and the
+//! challenges do not use them yet (see `docs/dpop.md`).
 //!
 //! ```
 //! use http::{HeaderMap, Method, Uri};
