@@ -216,7 +216,7 @@ pub(crate) struct MintArgs {
     #[arg(long, default_value = "", value_name = "PATH")]
     pub(crate) path: String,
 
-    /// `aud`; repeat for several (default https://api.example).
+    /// `aud`; repeat for several (default `https://api.example`).
     #[arg(long = "audience", value_name = "AUDIENCE")]
     pub(crate) audiences: Vec<String>,
 
