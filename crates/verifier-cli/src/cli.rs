@@ -129,6 +129,20 @@ pub(crate) struct VerifyArgs {
     )]
     pub(crate) jwks_timeout: Option<f64>,
 
+    /// A DPoP proof (RFC 9449) sent with the token: the token is checked as presented with
+    /// the DPoP scheme (proof, then token, then its `cnf.jkt` binding). Needs --htm and --htu.
+    #[arg(long, value_name = "PROOF", requires_all = ["htm", "htu"])]
+    pub(crate) dpop_proof: Option<String>,
+
+    /// The request method the DPoP proof must name (`htm`), e.g. GET.
+    #[arg(long, value_name = "METHOD", requires = "dpop_proof")]
+    pub(crate) htm: Option<String>,
+
+    /// The request URL the DPoP proof must name (`htu`); its origin stands for the API's
+    /// public base URL.
+    #[arg(long, value_name = "URL", requires = "dpop_proof")]
+    pub(crate) htu: Option<String>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,

@@ -92,6 +92,9 @@ mod tests {
             scopes: Vec::new(),
             permissions: Vec::new(),
             jwks_timeout: None,
+            dpop_proof: None,
+            htm: None,
+            htu: None,
             format: Format::Text,
             token: None,
         }

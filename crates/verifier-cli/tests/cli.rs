@@ -1053,3 +1053,59 @@ fn mint_without_serving_prints_the_key_set_and_refuses_bad_flags() {
     assert_usage_error(&run(cmd().args(["mint", "--path", "realms"])), "--path");
     assert_usage_error(&run(cmd().args(["mint", "--claim", "novalue"])), "--claim");
 }
+
+// ---------------------------------------------------------------- verify --dpop-proof
+
+#[test]
+fn verify_checks_a_dpop_proof_and_its_binding() {
+    use verifier_testkit::{Alg, DpopProof, TestKey};
+    let issuer = TestIssuer::start();
+    let holder = TestKey::generate(Alg::ES256, "holder");
+    let token = issuer.token().cnf_jkt(&holder).build();
+    let htu = "https://api.example.com/orders";
+    let proof = |key: &TestKey, htm: &str| {
+        DpopProof::new(key)
+            .htm(htm)
+            .htu(htu)
+            .ath_for(&token)
+            .build()
+    };
+    let with_proof = |proof: &str| {
+        let mut c = verify(&issuer);
+        c.args(["--format", "json", "--dpop-proof", proof, "--htm", "GET"])
+            .args(["--htu", htu])
+            .arg(&token);
+        c
+    };
+    let out = run(&mut with_proof(&proof(&holder, "GET")));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json_out(&out)["cnf"]["jkt"], json!(holder.thumbprint()));
+
+    // The proof for another method, another key's proof, no proof at all.
+    let out = run(&mut with_proof(&proof(&holder, "POST")));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid_dpop_proof");
+    let thief = TestKey::generate(Alg::ES256, "thief");
+    let out = run(&mut with_proof(&proof(&thief, "GET")));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "dpop_binding_mismatch");
+    let out = run(verify(&issuer).args(["--format", "json", &token]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_out(&out)["error"]["code"], "dpop_bound_token");
+
+    // --htm / --htu without a proof, a proof without them, a relative --htu.
+    assert_usage_error(
+        &run(verify(&issuer).args(["--htm", "GET", &token])),
+        "--dpop-proof",
+    );
+    assert_usage_error(
+        &run(verify(&issuer).args(["--dpop-proof", "a.b.c", &token])),
+        "--htm",
+    );
+    assert_usage_error(
+        &run(verify(&issuer)
+            .args(["--dpop-proof", "a.b.c", "--htm", "GET", "--htu", "/orders"])
+            .arg(&token)),
+        "--htu",
+    );
+}
