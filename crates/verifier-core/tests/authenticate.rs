@@ -419,3 +419,47 @@ fn required_mode_ignores_bearer_credentials() {
         .unwrap()
         .is_none());
 }
+
+/// DP26 through the pipeline (every kind of bad nonce is in `tests/dpop.rs`,
+/// `nonces_are_required_and_issued`): without a nonce, `use_dpop_nonce` carrying a
+/// `DPoP-Nonce` value; the retry with that nonce is accepted.
+#[test]
+fn dp26_nonce_round_trip_through_authenticate() {
+    let issuer = TestIssuer::start();
+    let rt = runtime();
+    let verifier = AsyncJwtVerifier::builder()
+        .issuer(config_for(&issuer).build().unwrap())
+        .dpop(DpopVerifier::new(
+            DpopConfig::builder()
+                .mode(DpopMode::Allowed)
+                .public_base_url(BASE)
+                .nonce(true)
+                .nonce_secret(b"a nonce secret of at least thirty-two bytes".to_vec())
+                .build()
+                .unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let key = TestKey::generate(Alg::ES256, "holder");
+    let token = bound(&issuer, &key);
+    let (method, uri) = (Method::GET, Uri::from_static("/me"));
+    let send = |proof: &DpopProof| {
+        let h = headers(Some(&format!("DPoP {token}")), Some(&proof.build()));
+        rt.block_on(verifier.authenticate(RequestParts::new(&method, &uri, &h)))
+    };
+    let err = send(&proof(&key, &token)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UseDpopNonce);
+    assert_eq!(err.status().as_u16(), 401);
+    let nonce = err
+        .dpop_nonce()
+        .expect("DPoP-Nonce")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let err = send(&proof(&key, &token).nonce("forged")).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UseDpopNonce);
+    let auth = send(&proof(&key, &token).nonce(&nonce)).unwrap().unwrap();
+    let confirmation = auth.dpop.unwrap();
+    assert_eq!(confirmation.jkt, key.thumbprint());
+    assert!(confirmation.next_nonce.is_none(), "a current-window nonce");
+}
