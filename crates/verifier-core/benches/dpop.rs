@@ -1,0 +1,196 @@
+//! DPoP at the cost of its two signatures (issue 14, SPEC-2 DP33): warm
+//! `authenticate` with an ES256 token bound to an ES256 proof key, against two raw
+//! ES256 signature checks (the token's and the proof's, pre-parsed keys) in the same
+//! process: the floor for DPoP. Also the Bearer path through `authenticate` against
+//! `verify_access_token`.
+//!
+//! `cargo bench -p verifier-core --bench dpop`
+//!
+//! Each proof is single-use (replay protection), so every timed request gets a proof
+//! made before its batch; proofs are made per batch so none outlives the 60 s window.
+//! Alternating batches, median of per-round ratios (robust on a loaded machine).
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use aws_lc_rs::signature::{self, ParsedPublicKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use verifier_core::dpop::{DpopConfig, DpopMode, DpopVerifier};
+use verifier_core::{AsyncJwtVerifier, RequestParts};
+use verifier_testkit::{Alg, DpopProof, TestKey};
+
+use common::Fixture;
+
+const ROUNDS: usize = 21;
+const BATCH: usize = 200;
+const URL: &str = "https://api.example.com/me";
+
+/// `header.payload` and the decoded signature of a compact JWS.
+fn split(jws: &str) -> (Vec<u8>, Vec<u8>) {
+    let (input, sig) = jws.rsplit_once('.').unwrap();
+    (
+        input.as_bytes().to_vec(),
+        URL_SAFE_NO_PAD.decode(sig).unwrap(),
+    )
+}
+
+fn es256(key: &TestKey) -> ParsedPublicKey {
+    ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key.public_key_bytes()).unwrap()
+}
+
+fn median(mut ratios: Vec<f64>) -> f64 {
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
+fn main() {
+    let fx = Fixture::new();
+    let case = fx.cases.iter().find(|c| c.name == "ES256").unwrap();
+    let holder = TestKey::generate(Alg::ES256, "holder");
+    let token = fx
+        .issuer
+        .token_for(&case.key)
+        .claim("exp", serde_json::json!(verifier_testkit::now() + 3600))
+        .cnf_jkt(&holder)
+        .build();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dpop = DpopConfig::builder()
+        .mode(DpopMode::Allowed)
+        .public_base_url("https://api.example.com")
+        .replay_cache_size(16 * 1024 * 1024)
+        .build()
+        .unwrap();
+    let verifier = AsyncJwtVerifier::builder()
+        .issuer(fx.config().build().unwrap())
+        .dpop(DpopVerifier::new(dpop))
+        .build()
+        .unwrap();
+    let plain = AsyncJwtVerifier::new(fx.config().build().unwrap()).unwrap();
+    let (method, uri) = (Method::GET, Uri::from_static("/me"));
+    let proofs = |n: usize| -> Vec<HeaderMap> {
+        (0..n)
+            .map(|_| {
+                let proof = DpopProof::new(&holder)
+                    .htm("GET")
+                    .htu(URL)
+                    .ath_for(&token)
+                    .build();
+                let mut h = HeaderMap::new();
+                h.insert(
+                    AUTHORIZATION,
+                    HeaderValue::from_str(&format!("DPoP {token}")).unwrap(),
+                );
+                h.insert("dpop", HeaderValue::from_str(&proof).unwrap());
+                h
+            })
+            .collect()
+    };
+    // Warm: the key set is fetched once.
+    let warm = proofs(1);
+    rt.block_on(verifier.authenticate(RequestParts::new(&method, &uri, &warm[0])))
+        .unwrap()
+        .unwrap();
+
+    // The floor: the token's and one proof's signature, keys parsed once.
+    let token_key = es256(&case.key);
+    let proof_key = es256(&holder);
+    let (token_input, token_sig) = split(&token);
+    let sample = DpopProof::new(&holder)
+        .htm("GET")
+        .htu(URL)
+        .ath_for(&token)
+        .build();
+    let (proof_input, proof_sig) = split(&sample);
+    let raw_two = || {
+        black_box(token_key.verify_sig(&token_input, &token_sig).is_ok());
+        black_box(proof_key.verify_sig(&proof_input, &proof_sig).is_ok());
+    };
+
+    let mut vs_raw = Vec::new();
+    let mut dpop_us = Vec::new();
+    for round in 0..ROUNDS {
+        let batch = proofs(BATCH);
+        let time_dpop = || {
+            let start = Instant::now();
+            for h in &batch {
+                let parts = RequestParts::new(&method, &uri, h);
+                black_box(rt.block_on(verifier.authenticate(parts)).unwrap());
+            }
+            start.elapsed()
+        };
+        let time_raw = || {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                raw_two();
+            }
+            start.elapsed()
+        };
+        let (d, r) = if round % 2 == 0 {
+            let d = time_dpop();
+            (d, time_raw())
+        } else {
+            let r = time_raw();
+            (time_dpop(), r)
+        };
+        vs_raw.push(d.as_secs_f64() / r.as_secs_f64());
+        dpop_us.push(d.as_secs_f64() * 1e6 / BATCH as f64);
+    }
+
+    // The Bearer path: authenticate vs verify_access_token (same unbound token).
+    let bearer_token = &case.token;
+    let mut bearer = HeaderMap::new();
+    bearer.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {bearer_token}")).unwrap(),
+    );
+    let mut vs_verify = Vec::new();
+    for round in 0..ROUNDS {
+        let time_auth = || {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                let parts = RequestParts::new(&method, &uri, &bearer);
+                black_box(rt.block_on(plain.authenticate(parts)).unwrap());
+            }
+            start.elapsed()
+        };
+        let time_verify = || {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                black_box(
+                    rt.block_on(plain.verify_access_token(bearer_token))
+                        .unwrap(),
+                );
+            }
+            start.elapsed()
+        };
+        let (a, v) = if round % 2 == 0 {
+            let a = time_auth();
+            (a, time_verify())
+        } else {
+            let v = time_verify();
+            (time_auth(), v)
+        };
+        vs_verify.push(a.as_secs_f64() / v.as_secs_f64());
+    }
+
+    println!(
+        "DPoP, warm, ES256 token + ES256 proof (async authenticate), {ROUNDS} rounds of {BATCH}:"
+    );
+    println!(
+        "  vs two raw ES256 checks: median ratio {:.3} ({:.1} µs per request, median)",
+        median(vs_raw),
+        median(dpop_us)
+    );
+    println!(
+        "Bearer through authenticate vs verify_access_token: median ratio {:.3}",
+        median(vs_verify)
+    );
+}
