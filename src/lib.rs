@@ -63,6 +63,8 @@ mod docs {
     mod jwks_lifecycle {}
     #[doc = include_str!("../docs/discovery.md")]
     mod discovery {}
+    #[doc = include_str!("../docs/profiles.md")]
+    mod profiles {}
     #[doc = include_str!("../docs/axum.md")]
     mod axum {}
     #[doc = include_str!("../docs/actix.md")]

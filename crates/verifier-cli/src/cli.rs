@@ -122,6 +122,11 @@ pub(crate) struct VerifyArgs {
     )]
     pub(crate) jwks_timeout: Option<f64>,
 
+    /// Access-token profile: generic (default) or rfc9068 (header typ at+jwt, and sub,
+    /// client_id, iat, jti required).
+    #[arg(long, env = "OIDC_ACCESS_TOKEN_PROFILE", value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,

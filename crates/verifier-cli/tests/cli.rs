@@ -976,3 +976,42 @@ fn discover_configuration_errors_exit_2() {
     );
     assert_usage_error(&run(cmd().arg("discover")), "--issuer");
 }
+
+/// `verify --profile rfc9068`: an `at+jwt` access token verifies, an ID-token-like
+/// `typ: JWT` token is `invalid_token_type` (the refusal names the profile), an unknown
+/// profile is a usage error naming the flag.
+#[test]
+fn verify_profile_rfc9068() {
+    let issuer = TestIssuer::start();
+    let access = issuer
+        .token()
+        .typ("at+jwt")
+        .claim("client_id", json!("client-1"))
+        .claim("jti", json!("j-1"))
+        .build();
+    let out = run(verify(&issuer).args(["--profile", "rfc9068", "--format", "json", &access]));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json_out(&out)["client_id"], "client-1");
+
+    let id_token = issuer.token().typ("JWT").build();
+    let out = run(verify(&issuer).args(["--profile", "rfc9068", "--format", "json", &id_token]));
+    assert_eq!(code(&out), 1);
+    let err = &json_out(&out)["error"];
+    assert_eq!(err["code"], "invalid_token_type");
+    assert_eq!(
+        err["www_authenticate"],
+        "Bearer error=\"invalid_token\", error_description=\"Invalid token type\""
+    );
+    let out = run(verify(&issuer).args(["--profile", "rfc9068", &id_token]));
+    assert!(stdout(&out).contains("rfc9068") || stderr(&out).contains("rfc9068"));
+    // Without the profile the same token verifies.
+    assert_eq!(code(&run(verify(&issuer).arg(&id_token))), 0);
+
+    let out = run(verify(&issuer).args(["--profile", "strict", &access]));
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--profile (OIDC_ACCESS_TOKEN_PROFILE)"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -38,6 +38,7 @@ mod issuers;
 pub mod jwks;
 mod keys;
 mod mismatch;
+mod profile;
 mod refresh;
 mod token;
 mod verifier;
@@ -55,6 +56,7 @@ pub use issuers::UnknownIssuer;
 pub use jwks::JwksClient;
 pub use jwks::{AsyncJwksClient, JwksStats};
 pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
+pub use profile::{typ_matches_at_jwt, AccessTokenProfile};
 pub use token::decode_unverified;
 #[cfg(feature = "blocking")]
 pub use verifier::JwtVerifier;

@@ -81,6 +81,7 @@ pub struct AuthConfig {
     audience_mode: AudienceMode,
     required_token_use: Option<String>,
     rules: Vec<ClaimRule>,
+    access_token_profile: crate::profile::AccessTokenProfile,
 }
 
 /// Where a configuration's keys come from (validated; see [`AuthConfig::key_source`]).
@@ -287,6 +288,10 @@ impl AuthConfig {
     /// The `token_use` value every token must carry (AWS Cognito: `access`), if any.
     pub fn required_token_use(&self) -> Option<&str> {
         self.required_token_use.as_deref()
+    }
+    /// The access-token profile (default [`Generic`](crate::AccessTokenProfile::Generic)).
+    pub fn access_token_profile(&self) -> crate::profile::AccessTokenProfile {
+        self.access_token_profile
     }
     /// How many rules were added with [`AuthConfigBuilder::rule`].
     pub fn rule_count(&self) -> usize {
