@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode};
 
+use crate::challenge::Challenge;
+use crate::request::Scheme;
+
 /// A stable, machine-readable reason for refusing a request.
 ///
 /// The string form ([`ErrorCode::as_str`]) is part of the public contract: it appears
@@ -274,6 +277,9 @@ pub struct AuthError {
     required_permissions: Vec<String>,
     retry_after: Option<Duration>,
     source: Option<Source>,
+    scheme: Option<Scheme>,
+    /// Boxed: rare, and it keeps `AuthError` small on every `Result`.
+    dpop_nonce: Option<Box<HeaderValue>>,
 }
 
 impl AuthError {
@@ -286,6 +292,8 @@ impl AuthError {
             required_permissions: Vec::new(),
             retry_after: None,
             source: None,
+            scheme: None,
+            dpop_nonce: None,
         }
     }
 
@@ -331,6 +339,30 @@ impl AuthError {
     pub fn with_retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
         self
+    }
+
+    /// Records the scheme the client used, so the error lands on that scheme's
+    /// challenge ([`Challenge::headers`](crate::Challenge::headers)).
+    pub fn with_scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = Some(scheme);
+        self
+    }
+
+    /// The scheme the client used, when known.
+    pub fn scheme(&self) -> Option<Scheme> {
+        self.scheme
+    }
+
+    /// Attaches a fresh DPoP nonce, sent as `DPoP-Nonce` with the error response
+    /// (`use_dpop_nonce`, RFC 9449 §9).
+    pub fn with_dpop_nonce(mut self, nonce: HeaderValue) -> Self {
+        self.dpop_nonce = Some(Box::new(nonce));
+        self
+    }
+
+    /// The DPoP nonce to send with the error response, if any.
+    pub fn dpop_nonce(&self) -> Option<&HeaderValue> {
+        self.dpop_nonce.as_deref()
     }
 
     /// When a retry may succeed, for 503 errors whose lifecycle knows it.
@@ -387,37 +419,11 @@ impl AuthError {
     ///     r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
     /// );
     /// ```
+    ///
+    /// The same as [`Challenge::bearer`](crate::Challenge::bearer)`(realm).header(self)`:
+    /// a Bearer challenge only, whatever [`scheme`](Self::scheme) says.
     pub fn www_authenticate(&self, realm: Option<&str>) -> Option<HeaderValue> {
-        let status = self.status();
-        let error = match status {
-            StatusCode::UNAUTHORIZED => "invalid_token",
-            StatusCode::FORBIDDEN => "insufficient_scope",
-            StatusCode::BAD_REQUEST => "invalid_request",
-            _ => return None,
-        };
-        let mut params: Vec<(&str, String)> = Vec::with_capacity(5);
-        if let Some(realm) = realm {
-            params.push(("realm", realm.to_owned()));
-        }
-        if self.code != ErrorCode::MissingToken {
-            params.push(("error", error.to_owned()));
-            params.push(("error_description", self.message.to_string()));
-        }
-        if !self.required_scopes.is_empty() {
-            params.push(("scope", self.required_scopes.join(" ")));
-        }
-        if !self.required_permissions.is_empty() {
-            params.push(("permissions", self.required_permissions.join(" ")));
-        }
-        let mut out = String::from("Bearer");
-        for (i, (name, value)) in params.iter().enumerate() {
-            out.push_str(if i == 0 { " " } else { ", " });
-            out.push_str(name);
-            out.push('=');
-            out.push_str(&quote(value));
-        }
-        // `quote` removes every control character, so the value is always valid.
-        HeaderValue::from_bytes(out.as_bytes()).ok()
+        Challenge::bearer(realm).header(self)
     }
 }
 

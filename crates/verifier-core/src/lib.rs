@@ -24,6 +24,7 @@
 mod alg;
 pub mod bearer;
 mod cache;
+mod challenge;
 mod claims;
 mod clock;
 mod config;
@@ -40,10 +41,12 @@ mod keys;
 mod mismatch;
 mod profile;
 mod refresh;
+mod request;
 mod token;
 mod verifier;
 
 pub use alg::Algorithm;
+pub use challenge::Challenge;
 pub use claims::ClaimPath;
 pub use claims::{Claims, FromClaims};
 pub use clock::{Clock, SystemClock};
@@ -57,6 +60,7 @@ pub use jwks::JwksClient;
 pub use jwks::{AsyncJwksClient, JwksStats};
 pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
 pub use profile::{typ_matches_at_jwt, AccessTokenProfile};
+pub use request::Scheme;
 pub use token::decode_unverified;
 #[cfg(feature = "blocking")]
 pub use verifier::JwtVerifier;
