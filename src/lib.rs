@@ -65,6 +65,8 @@ mod docs {
     mod discovery {}
     #[doc = include_str!("../docs/profiles.md")]
     mod profiles {}
+    #[doc = include_str!("../docs/resource-metadata.md")]
+    mod resource_metadata {}
     #[doc = include_str!("../docs/axum.md")]
     mod axum {}
     #[doc = include_str!("../docs/actix.md")]

@@ -42,6 +42,7 @@ mod mismatch;
 mod profile;
 mod refresh;
 mod request;
+mod resource;
 mod token;
 mod verifier;
 
@@ -52,6 +53,7 @@ pub use claims::{Claims, FromClaims};
 pub use clock::{Clock, SystemClock};
 pub use config::AudienceMode;
 pub use config::{AuthConfig, AuthConfigBuilder, KeySource, VerifierConfig, MAX_ISSUERS};
+pub use config::{ResourceConfig, ResourceConfigBuilder};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
 pub use health::{Health, IssuerHealth};
 pub use issuers::UnknownIssuer;
@@ -61,6 +63,7 @@ pub use jwks::{AsyncJwksClient, JwksStats};
 pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
 pub use profile::{typ_matches_at_jwt, AccessTokenProfile};
 pub use request::Scheme;
+pub use resource::{resource_metadata_url, ProtectedResourceMetadata};
 pub use token::decode_unverified;
 #[cfg(feature = "blocking")]
 pub use verifier::JwtVerifier;

@@ -22,12 +22,14 @@ mod env;
 mod fields;
 mod issuers;
 mod kind;
+mod resource;
 mod serde;
 mod table;
 
 pub use audience::AudienceMode;
 pub use builder::AuthConfigBuilder;
 pub use issuers::{VerifierConfig, MAX_ISSUERS};
+pub use resource::{ResourceConfig, ResourceConfigBuilder};
 
 /// Everything a verifier needs to know, validated once.
 ///
