@@ -24,6 +24,8 @@ const FLAG_NAMES: &[(&str, &str)] = &[
     ("OIDC_DISCOVERY_URL", "--discovery-url"),
     ("OIDC_ALLOW_INSECURE_HTTP", "--allow-insecure-http"),
     ("OIDC_ACCESS_TOKEN_PROFILE", "--profile"),
+    ("OIDC_RESOURCE", "--resource"),
+    ("OIDC_MCP", "--mcp"),
 ];
 
 /// A configuration error, naming the flag and the variable.

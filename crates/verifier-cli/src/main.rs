@@ -7,6 +7,7 @@
 //! - `discover`: find an issuer's metadata and key set; exit 0 healthy, 1 not.
 //! - `decode`: header and claims of a token, clearly marked unverified.
 //! - `demo`: an in-process tour of the axum integration against the test issuer.
+//! - `resource-metadata`: the RFC 9728 document and the challenge a deployment would serve.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -20,6 +21,7 @@ mod human;
 mod input;
 mod jwks;
 mod output;
+mod resource;
 mod verify;
 
 use std::process::ExitCode;
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Jwks(args) => with_runtime(|| jwks::run(args)),
         Command::Discover(args) => with_runtime(|| discover::run(args)),
         Command::Demo => with_runtime(demo::run),
+        Command::ResourceMetadata(args) => resource::run(&args),
     };
     outcome.into()
 }

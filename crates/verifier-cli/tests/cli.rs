@@ -1015,3 +1015,80 @@ fn verify_profile_rfc9068() {
         stderr(&out)
     );
 }
+
+// ---------------------------------------------------------------- resource-metadata
+
+/// `resource-metadata` prints the RFC 9728 document and the 401 challenge; the MCP
+/// preset's canonical-URI rule is a usage error naming the flag.
+#[test]
+fn resource_metadata_prints_the_document_and_the_challenge() {
+    let mut c = cmd();
+    c.args([
+        "resource-metadata",
+        "--resource",
+        "https://api.example.com/mcp",
+        "--issuer",
+        "https://idp.example.com/realms/acme",
+        "--issuer",
+        "https://other.example.com",
+        "--scope",
+        "mcp:tools",
+        "--realm",
+        "api",
+        "--mcp",
+        "--format",
+        "json",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let report = json_out(&out);
+    let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+    assert_eq!(report["metadata_url"], url);
+    assert_eq!(
+        report["document"],
+        json!({
+            "resource": "https://api.example.com/mcp",
+            "authorization_servers": ["https://idp.example.com/realms/acme", "https://other.example.com"],
+            "scopes_supported": ["mcp:tools"],
+            "bearer_methods_supported": ["header"],
+        })
+    );
+    assert_eq!(
+        report["www_authenticate"],
+        format!(r#"Bearer realm="api", resource_metadata="{url}""#)
+    );
+
+    let mut c = cmd();
+    c.args([
+        "resource-metadata",
+        "--resource",
+        "https://api.example.com/",
+        "--issuer",
+        "https://idp.example.com",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("https://api.example.com/.well-known/oauth-protected-resource"));
+    assert!(
+        stdout(&out).contains(r#""resource": "https://api.example.com/""#),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut c = cmd();
+    c.args([
+        "resource-metadata",
+        "--resource",
+        "https://api.example.com/mcp/",
+        "--issuer",
+        "https://idp.example.com",
+        "--mcp",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--resource (OIDC_RESOURCE) is not a canonical MCP server URI"),
+        "{}",
+        stderr(&out)
+    );
+}
