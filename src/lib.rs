@@ -69,6 +69,10 @@ mod docs {
     mod discovery {}
     #[doc = include_str!("../docs/multi-issuer.md")]
     mod multi_issuer {}
+    #[doc = include_str!("../docs/profiles.md")]
+    mod profiles {}
+    #[doc = include_str!("../docs/resource-metadata.md")]
+    mod resource_metadata {}
     #[doc = include_str!("../docs/axum.md")]
     mod axum {}
     #[doc = include_str!("../docs/actix.md")]

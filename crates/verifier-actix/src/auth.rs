@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use verifier_core::{AsyncJwtVerifier, AuthError, Claims as CoreClaims, ErrorCode, Health};
+use verifier_core::{
+    AsyncJwtVerifier, AuthError, Challenge, Claims as CoreClaims, ErrorCode, Health,
+};
 
 use crate::error::BearerError;
 
-/// A custom error response: receives the refusal and the configured realm.
-pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError, Option<&str>) -> HttpResponse + Send + Sync>;
+/// A custom error response: receives the refusal and the configured challenge.
+pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError, &Challenge) -> HttpResponse + Send + Sync>;
 
 #[derive(Clone)]
 enum Flavour {
@@ -23,7 +25,7 @@ enum Flavour {
 #[derive(Clone)]
 struct Inner {
     verifier: Flavour,
-    realm: Option<Arc<str>>,
+    challenge: Arc<Challenge>,
     required_scopes: Vec<String>,
     required_permissions: Vec<String>,
     on_error: Option<ErrorHandler>,
@@ -70,7 +72,7 @@ impl fmt::Debug for Auth {
         };
         f.debug_struct("Auth")
             .field("verifier", &flavour)
-            .field("realm", &self.inner.realm)
+            .field("challenge", &self.inner.challenge)
             .field("required_scopes", &self.inner.required_scopes)
             .field("required_permissions", &self.inner.required_permissions)
             .field("custom_error_response", &self.inner.on_error.is_some())
@@ -124,7 +126,7 @@ impl Auth {
         Auth {
             inner: Arc::new(Inner {
                 verifier,
-                realm: None,
+                challenge: Arc::new(Challenge::bearer(None)),
                 required_scopes: Vec::new(),
                 required_permissions: Vec::new(),
                 on_error: None,
@@ -139,8 +141,21 @@ impl Auth {
     /// The `realm` advertised in `WWW-Authenticate` challenges (e.g. `"api"`); none by
     /// default. CR and LF are removed and quotes escaped when the header is written.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.inner_mut().realm = Some(Arc::from(realm.into()));
+        let challenge = (*self.inner.challenge).clone().with_realm(&realm.into());
+        self.inner_mut().challenge = Arc::new(challenge);
         self
+    }
+
+    /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
+    /// hint, schemes); [`realm`](Self::realm) edits its realm.
+    pub fn challenge(mut self, challenge: Challenge) -> Self {
+        self.inner_mut().challenge = Arc::new(challenge);
+        self
+    }
+
+    /// The `WWW-Authenticate` challenge refusals are answered with.
+    pub fn challenge_ref(&self) -> &Challenge {
+        &self.inner.challenge
     }
 
     /// Scopes every authenticated request must carry, on top of the verifier's own
@@ -190,13 +205,25 @@ impl Auth {
     where
         F: Fn(&AuthError, Option<&str>) -> HttpResponse + Send + Sync + 'static,
     {
+        self.inner_mut().on_error = Some(Arc::new(move |err, challenge| {
+            handler(err, challenge.realm())
+        }));
+        self
+    }
+
+    /// Like [`error_handler`](Self::error_handler), with the whole [`Challenge`] (for
+    /// [`error_response_with`](crate::error_response_with)).
+    pub fn error_handler_with<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&AuthError, &Challenge) -> HttpResponse + Send + Sync + 'static,
+    {
         self.inner_mut().on_error = Some(Arc::new(handler));
         self
     }
 
     /// The configured realm.
     pub fn realm_name(&self) -> Option<&str> {
-        self.inner.realm.as_deref()
+        self.inner.challenge.realm()
     }
 
     /// The extra scopes required by this `Auth`.
@@ -300,7 +327,11 @@ impl Auth {
 
     /// The actix error for a refusal, rendered with this `Auth`'s realm and handler.
     pub fn reject(&self, error: AuthError) -> BearerError {
-        BearerError::with_parts(error, self.inner.realm.clone(), self.inner.on_error.clone())
+        BearerError::with_parts(
+            error,
+            self.inner.challenge.clone(),
+            self.inner.on_error.clone(),
+        )
     }
 
     /// The `Auth` for a request: the one a [`BearerAuth`](crate::BearerAuth) middleware

@@ -7,7 +7,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use verifier_core::bearer::ErrorResponse;
-use verifier_core::AuthError;
+use verifier_core::{AuthError, Challenge};
 
 use crate::auth::ErrorHandler;
 
@@ -26,7 +26,13 @@ use crate::auth::ErrorHandler;
 /// assert_eq!(response.headers().get("www-authenticate").unwrap(), r#"Bearer realm="api""#);
 /// ```
 pub fn error_response(error: &AuthError, realm: Option<&str>) -> HttpResponse {
-    let parts = ErrorResponse::new(error, realm);
+    error_response_with(error, &Challenge::bearer(realm))
+}
+
+/// [`error_response`] with a whole [`Challenge`] (realm, `resource_metadata`, scope hint,
+/// schemes): one `WWW-Authenticate` field per challenge value.
+pub fn error_response_with(error: &AuthError, challenge: &Challenge) -> HttpResponse {
+    let parts = ErrorResponse::with_challenge(error, challenge);
     let status =
         StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::with_body(status, parts.body);
@@ -64,7 +70,7 @@ pub fn error_response(error: &AuthError, realm: Option<&str>) -> HttpResponse {
 #[derive(Clone)]
 pub struct BearerError {
     error: AuthError,
-    realm: Option<Arc<str>>,
+    challenge: Arc<Challenge>,
     handler: Option<ErrorHandler>,
 }
 
@@ -74,26 +80,33 @@ impl BearerError {
     pub fn new(error: AuthError) -> Self {
         BearerError {
             error,
-            realm: None,
+            challenge: Arc::new(Challenge::bearer(None)),
             handler: None,
         }
     }
 
     pub(crate) fn with_parts(
         error: AuthError,
-        realm: Option<Arc<str>>,
+        challenge: Arc<Challenge>,
         handler: Option<ErrorHandler>,
     ) -> Self {
         BearerError {
             error,
-            realm,
+            challenge,
             handler,
         }
     }
 
     /// Sets the realm of the challenge.
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(Arc::from(realm.into()));
+        let challenge = (*self.challenge).clone().with_realm(&realm.into());
+        self.challenge = Arc::new(challenge);
+        self
+    }
+
+    /// Sets the whole challenge (realm, `resource_metadata`, …).
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Arc::new(challenge);
         self
     }
 
@@ -109,7 +122,7 @@ impl BearerError {
 
     /// The realm used in the challenge.
     pub fn realm(&self) -> Option<&str> {
-        self.realm.as_deref()
+        self.challenge.realm()
     }
 }
 
@@ -123,7 +136,7 @@ impl fmt::Debug for BearerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerError")
             .field("error", &self.error)
-            .field("realm", &self.realm)
+            .field("challenge", &self.challenge)
             .field("custom_handler", &self.handler.is_some())
             .finish()
     }
@@ -149,8 +162,8 @@ impl ResponseError for BearerError {
 
     fn error_response(&self) -> HttpResponse {
         match &self.handler {
-            Some(handler) => handler(&self.error, self.realm.as_deref()),
-            None => error_response(&self.error, self.realm.as_deref()),
+            Some(handler) => handler(&self.error, &self.challenge),
+            None => error_response_with(&self.error, &self.challenge),
         }
     }
 }

@@ -87,7 +87,7 @@ mod middleware;
 mod require;
 
 pub use auth::{bearer_token, Auth};
-pub use error::{error_response, BearerError};
+pub use error::{error_response, error_response_with, BearerError};
 pub use extract::{Claims, OptionalClaims};
 pub use middleware::{AuthFuture, BearerAuth, BearerAuthMiddleware};
 pub use require::{RequireMiddleware, RequirePermissions, RequireScopes};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::request::Parts;
-use verifier_core::{AsyncJwtVerifier, AuthError, ErrorCode};
+use verifier_core::{AsyncJwtVerifier, AuthError, Challenge, ErrorCode};
 use verifier_tower::{BearerAuthLayer, Verifier};
 
 use crate::rejection::AuthRejection;
@@ -42,7 +42,7 @@ use crate::rejection::AuthRejection;
 #[derive(Clone, Debug)]
 pub struct Auth {
     verifier: Verifier,
-    realm: Option<Arc<str>>,
+    challenge: Arc<Challenge>,
 }
 
 impl Auth {
@@ -51,14 +51,28 @@ impl Auth {
     pub fn new(verifier: impl Into<Verifier>) -> Self {
         Auth {
             verifier: verifier.into(),
-            realm: None,
+            challenge: Arc::new(Challenge::bearer(None)),
         }
     }
 
     /// Sets the `realm` of the `WWW-Authenticate` challenge.
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(Arc::from(realm.into()));
+        let challenge = (*self.challenge).clone();
+        self.challenge = Arc::new(challenge.with_realm(&realm.into()));
         self
+    }
+
+    /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
+    /// hint, schemes) of the extractors and layers; [`with_realm`](Self::with_realm)
+    /// edits its realm.
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Arc::new(challenge);
+        self
+    }
+
+    /// The `WWW-Authenticate` challenge refusals are answered with.
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
     }
 
     /// The verifier.
@@ -68,7 +82,7 @@ impl Auth {
 
     /// The realm, if any.
     pub fn realm(&self) -> Option<&str> {
-        self.realm.as_deref()
+        self.challenge.realm()
     }
 
     /// A tower layer requiring authentication, with this realm: claims go into the request
@@ -79,11 +93,7 @@ impl Auth {
     /// matched, so an unknown path stays `404`; `layer` also wraps the fallback, so an
     /// unknown path without a token answers `401`.
     pub fn layer(&self) -> BearerAuthLayer {
-        let layer = BearerAuthLayer::new(self.verifier.clone());
-        match &self.realm {
-            Some(realm) => layer.realm(realm.as_ref()),
-            None => layer,
-        }
+        BearerAuthLayer::new(self.verifier.clone()).challenge((*self.challenge).clone())
     }
 
     /// Like [`Auth::layer`], in optional mode: no credentials pass without claims, bad
@@ -120,7 +130,7 @@ impl Auth {
     /// # Ok(()) }
     /// ```
     pub fn reject(&self, error: AuthError) -> AuthRejection {
-        AuthRejection::new(error, self.realm.clone())
+        AuthRejection::with_challenge(error, self.challenge.clone())
     }
 
     /// The request's verified claims: those already in the extensions (from the tower

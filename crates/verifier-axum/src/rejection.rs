@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use verifier_core::bearer::ErrorResponse;
-use verifier_core::AuthError;
+use verifier_core::{AuthError, Challenge};
 
 /// The rejection of the [`Claims`](crate::Claims) and [`Authorized`](crate::Authorized)
 /// extractors: the [`AuthError`] and the realm of the [`Auth`](crate::Auth) state.
@@ -41,13 +41,19 @@ use verifier_core::AuthError;
 #[derive(Clone, Debug)]
 pub struct AuthRejection {
     error: AuthError,
-    realm: Option<Arc<str>>,
+    challenge: Arc<Challenge>,
 }
 
 impl AuthRejection {
     /// A rejection for `error`, answered with `realm` in the challenge.
     pub fn new(error: AuthError, realm: Option<Arc<str>>) -> Self {
-        AuthRejection { error, realm }
+        let challenge = Arc::new(Challenge::bearer(realm.as_deref()));
+        AuthRejection { error, challenge }
+    }
+
+    /// A rejection for `error`, answered with `challenge` (realm, `resource_metadata`, …).
+    pub fn with_challenge(error: AuthError, challenge: Arc<Challenge>) -> Self {
+        AuthRejection { error, challenge }
     }
 
     /// The error.
@@ -62,7 +68,12 @@ impl AuthRejection {
 
     /// The realm used in the challenge.
     pub fn realm(&self) -> Option<&str> {
-        self.realm.as_deref()
+        self.challenge.realm()
+    }
+
+    /// The challenge it answers with.
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
     }
 
     /// The status it answers with (like axum's own rejections' `status()`): 400, 401,
@@ -79,7 +90,7 @@ impl AuthRejection {
 
     /// The response parts (status, headers, body) this rejection answers with.
     pub fn error_response(&self) -> ErrorResponse {
-        ErrorResponse::new(&self.error, self.realm.as_deref())
+        ErrorResponse::with_challenge(&self.error, &self.challenge)
     }
 }
 

@@ -133,10 +133,16 @@ async fn get_bearer(addr: SocketAddr, path: &str, token: &str) -> reqwest::Respo
     fetch(addr, path, Some(&format!("Bearer {token}"))).await
 }
 
+/// The challenge, checked with the testkit's strict RFC 9110 parser on the way.
 fn www_authenticate(resp: &reqwest::Response) -> Option<String> {
-    resp.headers()
+    let value = resp
+        .headers()
         .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned())
+        .map(|v| v.to_str().unwrap().to_owned())?;
+    if let Err(e) = verifier_testkit::conformance::challenge_parser::parse(&value) {
+        panic!("not a valid challenge: {value:?}: {e}");
+    }
+    Some(value)
 }
 
 async fn json(resp: reqwest::Response) -> serde_json::Value {

@@ -58,6 +58,44 @@ pub(crate) enum Command {
     /// fail (200, 401, 403, stale keys while the issuer is down, 503 on a cold cache).
     /// Exit 0 when every step got the expected status.
     Demo,
+    /// Print the RFC 9728 protected-resource metadata and the 401 challenge (exit 0, 2 on bad configuration)
+    ///
+    /// The document an API with this resource identifier would serve at its metadata URL
+    /// (derived per RFC 9728 §3.1 unless OIDC_RESOURCE_METADATA_URL is set), with
+    /// authorization_servers from --issuer, and the WWW-Authenticate a client without
+    /// credentials would get. Other OIDC_RESOURCE_* variables apply. No request is made.
+    ResourceMetadata(ResourceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResourceArgs {
+    /// The resource identifier: an https URL without query or fragment.
+    #[arg(long, env = "OIDC_RESOURCE", value_name = "URL")]
+    pub(crate) resource: String,
+
+    /// An authorization server (issuer); repeat for several, in order.
+    #[arg(long = "issuer", value_name = "ISSUER", required = true)]
+    pub(crate) issuers: Vec<String>,
+
+    /// The MCP preset: the resource must be a canonical server URI.
+    #[arg(long)]
+    pub(crate) mcp: bool,
+
+    /// A scope for scopes_supported; repeat for several (env OIDC_SCOPES_SUPPORTED).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub(crate) scopes: Vec<String>,
+
+    /// The realm of the challenge (none by default).
+    #[arg(long, value_name = "REALM")]
+    pub(crate) realm: Option<String>,
+
+    /// Allow plain-http URLs on non-loopback hosts (never in production).
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 /// Output format.
@@ -142,6 +180,11 @@ pub(crate) struct VerifyArgs {
     /// public base URL.
     #[arg(long, value_name = "URL", requires = "dpop_proof")]
     pub(crate) htu: Option<String>,
+
+    /// Access-token profile: generic (default) or rfc9068 (header typ at+jwt, and sub,
+    /// client_id, iat, jti required).
+    #[arg(long, env = "OIDC_ACCESS_TOKEN_PROFILE", value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -23,6 +23,9 @@ const FLAG_NAMES: &[(&str, &str)] = &[
     ("OIDC_DISCOVERY", "--discovery"),
     ("OIDC_DISCOVERY_URL", "--discovery-url"),
     ("OIDC_ALLOW_INSECURE_HTTP", "--allow-insecure-http"),
+    ("OIDC_ACCESS_TOKEN_PROFILE", "--profile"),
+    ("OIDC_RESOURCE", "--resource"),
+    ("OIDC_MCP", "--mcp"),
 ];
 
 /// A configuration error, naming the flag and the variable.
@@ -68,6 +71,7 @@ where
             "OIDC_REQUIRED_PERMISSIONS" if !args.permissions.is_empty() => {
                 Some(args.permissions.join(" "))
             }
+            "OIDC_ACCESS_TOKEN_PROFILE" => args.profile.clone(),
             other => env(other),
         }
     };
@@ -95,6 +99,7 @@ mod tests {
             dpop_proof: None,
             htm: None,
             htu: None,
+            profile: None,
             format: Format::Text,
             token: None,
         }
@@ -164,5 +169,22 @@ mod tests {
             "{err}"
         );
         assert!(err.ends_with(r#"did you mean "RS256"?"#), "{err}");
+    }
+
+    #[test]
+    fn profile_flag() {
+        use verifier_core::AccessTokenProfile;
+        let mut a = args();
+        a.profile = Some("rfc9068".into());
+        let config = with_env(&a, &[]).unwrap();
+        assert_eq!(config.access_token_profile(), AccessTokenProfile::Rfc9068);
+        let config = with_env(&args(), &[]).unwrap();
+        assert_eq!(config.access_token_profile(), AccessTokenProfile::Generic);
+        a.profile = Some("strict".into());
+        let err = with_env(&a, &[]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid configuration: --profile (OIDC_ACCESS_TOKEN_PROFILE) must be"),
+            "{err}"
+        );
     }
 }

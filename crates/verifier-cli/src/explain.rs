@@ -148,6 +148,11 @@ pub(crate) fn explain(err: &AuthError, token: &[u8], ctx: &Context<'_>) -> Facts
         ),
         ErrorCode::InvalidTokenType => {
             facts.push("token_typ", "token typ", member(header, "typ"));
+            facts.push(
+                "access_token_profile",
+                "access-token profile",
+                json!(config.access_token_profile().as_str()),
+            );
             if let Some(wanted) = config.required_token_use() {
                 facts.push("required_token_use", "required token_use", json!(wanted));
                 facts.push("token_use", "token token_use", member(claims, "token_use"));

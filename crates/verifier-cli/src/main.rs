@@ -8,6 +8,7 @@
 //! - `decode`: header and claims of a token, clearly marked unverified.
 //! - `mint`: a development token from a throwaway key, served by a local issuer.
 //! - `demo`: an in-process tour of the axum integration against the test issuer.
+//! - `resource-metadata`: the RFC 9728 document and the challenge a deployment would serve.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -22,6 +23,7 @@ mod input;
 mod jwks;
 mod mint;
 mod output;
+mod resource;
 mod verify;
 
 use std::process::ExitCode;
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Jwks(args) => with_runtime(|| jwks::run(args)),
         Command::Discover(args) => with_runtime(|| discover::run(args)),
         Command::Demo => with_runtime(demo::run),
+        Command::ResourceMetadata(args) => resource::run(&args),
     };
     outcome.into()
 }

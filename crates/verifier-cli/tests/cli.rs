@@ -1109,3 +1109,119 @@ fn verify_checks_a_dpop_proof_and_its_binding() {
         "--htu",
     );
 }
+
+/// `verify --profile rfc9068`: an `at+jwt` access token verifies, an ID-token-like
+/// `typ: JWT` token is `invalid_token_type` (the refusal names the profile), an unknown
+/// profile is a usage error naming the flag.
+#[test]
+fn verify_profile_rfc9068() {
+    let issuer = TestIssuer::start();
+    let access = issuer
+        .token()
+        .typ("at+jwt")
+        .claim("client_id", json!("client-1"))
+        .claim("jti", json!("j-1"))
+        .build();
+    let out = run(verify(&issuer).args(["--profile", "rfc9068", "--format", "json", &access]));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json_out(&out)["client_id"], "client-1");
+
+    let id_token = issuer.token().typ("JWT").build();
+    let out = run(verify(&issuer).args(["--profile", "rfc9068", "--format", "json", &id_token]));
+    assert_eq!(code(&out), 1);
+    let err = &json_out(&out)["error"];
+    assert_eq!(err["code"], "invalid_token_type");
+    assert_eq!(
+        err["www_authenticate"],
+        "Bearer error=\"invalid_token\", error_description=\"Invalid token type\""
+    );
+    let out = run(verify(&issuer).args(["--profile", "rfc9068", &id_token]));
+    assert!(stdout(&out).contains("rfc9068") || stderr(&out).contains("rfc9068"));
+    // Without the profile the same token verifies.
+    assert_eq!(code(&run(verify(&issuer).arg(&id_token))), 0);
+
+    let out = run(verify(&issuer).args(["--profile", "strict", &access]));
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--profile (OIDC_ACCESS_TOKEN_PROFILE)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ---------------------------------------------------------------- resource-metadata
+
+/// `resource-metadata` prints the RFC 9728 document and the 401 challenge; the MCP
+/// preset's canonical-URI rule is a usage error naming the flag.
+#[test]
+fn resource_metadata_prints_the_document_and_the_challenge() {
+    let mut c = cmd();
+    c.args([
+        "resource-metadata",
+        "--resource",
+        "https://api.example.com/mcp",
+        "--issuer",
+        "https://idp.example.com/realms/acme",
+        "--issuer",
+        "https://other.example.com",
+        "--scope",
+        "mcp:tools",
+        "--realm",
+        "api",
+        "--mcp",
+        "--format",
+        "json",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let report = json_out(&out);
+    let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+    assert_eq!(report["metadata_url"], url);
+    assert_eq!(
+        report["document"],
+        json!({
+            "resource": "https://api.example.com/mcp",
+            "authorization_servers": ["https://idp.example.com/realms/acme", "https://other.example.com"],
+            "scopes_supported": ["mcp:tools"],
+            "bearer_methods_supported": ["header"],
+        })
+    );
+    assert_eq!(
+        report["www_authenticate"],
+        format!(r#"Bearer realm="api", resource_metadata="{url}""#)
+    );
+
+    let mut c = cmd();
+    c.args([
+        "resource-metadata",
+        "--resource",
+        "https://api.example.com/",
+        "--issuer",
+        "https://idp.example.com",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("https://api.example.com/.well-known/oauth-protected-resource"));
+    assert!(
+        stdout(&out).contains(r#""resource": "https://api.example.com/""#),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut c = cmd();
+    c.args([
+        "resource-metadata",
+        "--resource",
+        "https://api.example.com/mcp/",
+        "--issuer",
+        "https://idp.example.com",
+        "--mcp",
+    ]);
+    let out = run(&mut c);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--resource (OIDC_RESOURCE) is not a canonical MCP server URI"),
+        "{}",
+        stderr(&out)
+    );
+}

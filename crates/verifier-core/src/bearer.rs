@@ -8,6 +8,7 @@ use http::header::{
 };
 use http::StatusCode;
 
+use crate::challenge::Challenge;
 use crate::dpop::DpopMode;
 use crate::error::{AuthError, ErrorCode};
 use crate::request::Scheme;
@@ -182,22 +183,46 @@ fn is_scheme(value: &HeaderValue, name: &[u8]) -> bool {
 pub struct ErrorResponse {
     /// 401, 403, 503, or 400 (`invalid_request`).
     pub status: StatusCode,
-    /// `WWW-Authenticate` or `Retry-After`, then `Content-Type`.
+    /// `WWW-Authenticate` (one field per challenge) or `Retry-After`, then `DPoP-Nonce`
+    /// when the error carries one, then `Content-Type`.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The JSON body.
     pub body: String,
 }
 
 impl ErrorResponse {
-    /// Builds the response for `err`, with `realm` in the challenge when given.
+    /// Builds the response for `err`, with `realm` in the challenge when given: the same
+    /// as [`with_challenge`](Self::with_challenge) with [`Challenge::bearer`]`(realm)`.
     pub fn new(err: &AuthError, realm: Option<&str>) -> Self {
-        let mut headers = Vec::with_capacity(2);
-        if let Some(challenge) = err.www_authenticate(realm) {
-            headers.push((WWW_AUTHENTICATE, challenge));
+        Self::with_challenge(err, &Challenge::bearer(realm))
+    }
+
+    /// Builds the response for `err` with `challenge`'s parameters (realm,
+    /// `resource_metadata`, scope hint, DPoP): one `WWW-Authenticate` field per value of
+    /// [`Challenge::headers`].
+    ///
+    /// ```
+    /// use verifier_core::{bearer::ErrorResponse, AuthError, Challenge, ErrorCode};
+    /// let challenge = Challenge::bearer(Some("api"))
+    ///     .with_resource_metadata("https://api.example/.well-known/oauth-protected-resource");
+    /// let resp = ErrorResponse::with_challenge(&AuthError::new(ErrorCode::MissingToken), &challenge);
+    /// assert_eq!(
+    ///     resp.headers[0].1,
+    ///     r#"Bearer realm="api", resource_metadata="https://api.example/.well-known/oauth-protected-resource""#
+    /// );
+    /// ```
+    pub fn with_challenge(err: &AuthError, challenge: &Challenge) -> Self {
+        let values = challenge.headers(err);
+        let mut headers = Vec::with_capacity(values.len() + 2);
+        if !values.is_empty() {
+            headers.extend(values.into_iter().map(|v| (WWW_AUTHENTICATE, v)));
         } else if err.status() == StatusCode::SERVICE_UNAVAILABLE {
             let after = err.retry_after().unwrap_or(DEFAULT_RETRY_AFTER);
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             headers.push((RETRY_AFTER, HeaderValue::from(secs.max(1))));
+        }
+        if let Some(nonce) = err.dpop_nonce() {
+            headers.push((HeaderName::from_static("dpop-nonce"), nonce.clone()));
         }
         headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
         let body =

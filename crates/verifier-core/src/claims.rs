@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{AudienceMode, AuthConfig};
 use crate::error::{AuthError, ErrorCode};
+use crate::profile::AccessTokenProfile;
 
 mod path;
 mod rule;
@@ -395,6 +396,9 @@ pub(crate) fn validate(
         _ => return Err(AuthError::new(ErrorCode::InvalidIssuer)),
     }
     audience_ok(aud, client_id, config)?;
+    if config.access_token_profile() == AccessTokenProfile::Rfc9068 {
+        profile_claims(sub, client_id, iat.is_some(), jti)?;
+    }
     for v in [sub, jti].into_iter().flatten() {
         if !v.is_string() {
             return Err(AuthError::new(ErrorCode::InvalidToken));
@@ -434,6 +438,30 @@ pub(crate) fn validate(
         }
     }
     Ok(())
+}
+
+/// RFC 9068 §2.2: `sub`, `client_id`, `iat`, `jti` are required, in that order. Absent,
+/// `null` or (for the three strings) `""` → `missing_claim` naming it; a `client_id`,
+/// `sub` or `jti` that is not a string → `invalid_token` (`iat`, already read as a
+/// number with the time claims, is only required here).
+fn profile_claims(
+    sub: Option<&Value>,
+    client_id: Option<&Value>,
+    iat_present: bool,
+    jti: Option<&Value>,
+) -> Result<(), AuthError> {
+    let string = |name: &str, value: Option<&Value>| match value {
+        None | Some(Value::Null) => Err(AuthError::missing_claim(name)),
+        Some(Value::String(s)) if s.is_empty() => Err(AuthError::missing_claim(name)),
+        Some(Value::String(_)) => Ok(()),
+        Some(_) => Err(AuthError::new(ErrorCode::InvalidToken)),
+    };
+    string("sub", sub)?;
+    string("client_id", client_id)?;
+    if !iat_present {
+        return Err(AuthError::missing_claim("iat"));
+    }
+    string("jti", jti)
 }
 
 /// [`time_claim`] over an already looked-up value.

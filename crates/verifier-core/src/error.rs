@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode};
 
+use crate::challenge::Challenge;
+use crate::request::Scheme;
+
 /// A stable, machine-readable reason for refusing a request.
 ///
 /// The string form ([`ErrorCode::as_str`]) is part of the public contract: it appears
@@ -276,6 +279,7 @@ pub struct AuthError {
     /// Boxed: rare, and it keeps `AuthError` small (it is the `Err` of every step).
     dpop_nonce: Option<Box<HeaderValue>>,
     source: Option<Source>,
+    scheme: Option<Scheme>,
 }
 
 impl AuthError {
@@ -289,6 +293,7 @@ impl AuthError {
             retry_after: None,
             dpop_nonce: None,
             source: None,
+            scheme: None,
         }
     }
 
@@ -334,6 +339,18 @@ impl AuthError {
     pub fn with_retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
         self
+    }
+
+    /// Records the scheme the client used, so the error lands on that scheme's
+    /// challenge ([`Challenge::headers`](crate::Challenge::headers)).
+    pub fn with_scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = Some(scheme);
+        self
+    }
+
+    /// The scheme the client used, when known.
+    pub fn scheme(&self) -> Option<Scheme> {
+        self.scheme
     }
 
     /// When a retry may succeed, for 503 errors whose lifecycle knows it.
@@ -402,37 +419,11 @@ impl AuthError {
     ///     r#"Bearer realm="api", error="invalid_request", error_description="Multiple credentials""#
     /// );
     /// ```
+    ///
+    /// The same as [`Challenge::bearer`](crate::Challenge::bearer)`(realm).header(self)`:
+    /// a Bearer challenge only, whatever [`scheme`](Self::scheme) says.
     pub fn www_authenticate(&self, realm: Option<&str>) -> Option<HeaderValue> {
-        let status = self.status();
-        let error = match status {
-            StatusCode::UNAUTHORIZED => "invalid_token",
-            StatusCode::FORBIDDEN => "insufficient_scope",
-            StatusCode::BAD_REQUEST => "invalid_request",
-            _ => return None,
-        };
-        let mut params: Vec<(&str, String)> = Vec::with_capacity(5);
-        if let Some(realm) = realm {
-            params.push(("realm", realm.to_owned()));
-        }
-        if self.code != ErrorCode::MissingToken {
-            params.push(("error", error.to_owned()));
-            params.push(("error_description", self.message.to_string()));
-        }
-        if !self.required_scopes.is_empty() {
-            params.push(("scope", self.required_scopes.join(" ")));
-        }
-        if !self.required_permissions.is_empty() {
-            params.push(("permissions", self.required_permissions.join(" ")));
-        }
-        let mut out = String::from("Bearer");
-        for (i, (name, value)) in params.iter().enumerate() {
-            out.push_str(if i == 0 { " " } else { ", " });
-            out.push_str(name);
-            out.push('=');
-            out.push_str(&quote(value));
-        }
-        // `quote` removes every control character, so the value is always valid.
-        HeaderValue::from_bytes(out.as_bytes()).ok()
+        Challenge::bearer(realm).header(self)
     }
 }
 

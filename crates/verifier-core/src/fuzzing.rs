@@ -19,7 +19,13 @@ use crate::token;
 /// assert_eq!(err.code(), ErrorCode::MalformedToken);
 /// ```
 pub fn parse_token(bytes: &[u8], max_bytes: usize, allowed: &[Algorithm]) -> Result<(), AuthError> {
-    token::parse(bytes, max_bytes, allowed).map(|_| ())
+    token::parse(
+        bytes,
+        max_bytes,
+        allowed,
+        Some(crate::profile::AccessTokenProfile::Generic),
+    )
+    .map(|_| ())
 }
 
 /// Steps 7 and 11-12: a payload (JSON bytes, as decoded from the token) through the

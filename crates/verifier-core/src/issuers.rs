@@ -220,7 +220,12 @@ impl<J: WarmKeys> IssuerSet<J> {
                 return Ok(Start::Cached(issuer, claims));
             }
             let config = &issuer.policy.config;
-            let token = token::parse(raw, config.max_token_bytes(), config.allowed_algs())?;
+            let token = token::parse(
+                raw,
+                config.max_token_bytes(),
+                config.allowed_algs(),
+                Some(config.access_token_profile()),
+            )?;
             let key = issuer.jwks.fast_get(&token.kid, token.alg);
             return Ok(Start::Parsed {
                 issuer,
@@ -229,7 +234,7 @@ impl<J: WarmKeys> IssuerSet<J> {
                 key,
             });
         };
-        let token = token::parse(raw, self.max_token_bytes, &self.algs)?;
+        let token = token::parse(raw, self.max_token_bytes, &self.algs, None)?;
         let issuer = &self.issuers[route(routes, &token)?];
         let config = &issuer.policy.config;
         // The selected issuer's own limits (the parse used the widest).
@@ -237,6 +242,7 @@ impl<J: WarmKeys> IssuerSet<J> {
         if !config.allowed_algs().contains(&token.alg) {
             return Err(AuthError::new(ErrorCode::DisallowedAlg));
         }
+        token::check_typ(config.access_token_profile(), token.typ)?;
         let generation = issuer.jwks.generation();
         if let Some(claims) = issuer.policy.cached(raw, generation) {
             return Ok(Start::Cached(issuer, claims));

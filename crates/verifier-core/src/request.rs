@@ -2,6 +2,7 @@
 //! (method, URI, headers) and what it answers for one (the claims, how they were
 //! presented, by which issuer, and the DPoP confirmation).
 
+use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -40,7 +41,13 @@ impl<'a> RequestParts<'a> {
     }
 }
 
-/// The authorization scheme a client used.
+/// The authorization scheme a client used (and that a challenge names).
+///
+/// ```
+/// use verifier_core::Scheme;
+/// assert_eq!(Scheme::Bearer.as_str(), "Bearer");
+/// assert_eq!(Scheme::Dpop.to_string(), "DPoP");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scheme {
@@ -57,6 +64,12 @@ impl Scheme {
             Scheme::Bearer => "Bearer",
             Scheme::Dpop => "DPoP",
         }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
 use crate::error::{AuthError, ErrorCode};
+use crate::profile::{AccessTokenProfile, Typ};
 
 /// Header members that would let a token choose where its key comes from, or demand
 /// processing we do not do. Their mere presence refuses the token.
@@ -21,6 +22,8 @@ const FORBIDDEN_HEADERS: [&str; 3] = ["jku", "x5u", "crit"];
 #[derive(Debug)]
 pub(crate) struct UnverifiedToken<'a> {
     pub(crate) alg: Algorithm,
+    /// The header `typ`, classified (step 5b).
+    pub(crate) typ: Typ,
     pub(crate) kid: String,
     pub(crate) payload: Map<String, Value>,
     pub(crate) signing_input: &'a [u8],
@@ -43,11 +46,13 @@ pub(crate) fn trim_token(token: &[u8], max_bytes: usize) -> Result<&[u8], AuthEr
     Ok(token)
 }
 
-/// Steps 1-7 of the pipeline, in order.
+/// Steps 1-7 of the pipeline, in order; step 5b (`typ`) when `profile` is given (a
+/// verifier of several issuers checks it after routing, with the issuer's profile).
 pub(crate) fn parse<'a>(
     token: &'a [u8],
     max_bytes: usize,
     allowed: &[Algorithm],
+    profile: Option<AccessTokenProfile>,
 ) -> Result<UnverifiedToken<'a>, AuthError> {
     let token = trim_token(token, max_bytes)?;
 
@@ -71,8 +76,8 @@ pub(crate) fn parse<'a>(
     let signature = b64(s.as_bytes())?;
     let signing_input = &token[..h.len() + 1 + p.len()];
 
-    // Step 3: the header is a JSON object without duplicate members. Only `alg` and
-    // `kid` are kept (and whether a forbidden member is present): no map is built.
+    // Step 3: the header is a JSON object without duplicate members. Only `alg`, `kid`
+    // and `typ` are kept (and whether a forbidden member is present): no map is built.
     let header = parse_header(header)?;
 
     // Step 4: nothing in the token may locate or constrain key material.
@@ -90,6 +95,16 @@ pub(crate) fn parse<'a>(
         _ => return Err(AuthError::new(ErrorCode::DisallowedAlg)),
     };
 
+    // Step 5b: the header `typ` against the access-token profile.
+    let typ = match &header.typ {
+        None => Typ::Absent,
+        Some(Member::Str(t)) => Typ::of_str(t),
+        Some(Member::Other) => Typ::Other,
+    };
+    if let Some(profile) = profile {
+        check_typ(profile, typ)?;
+    }
+
     // Step 6: kid, a non-empty string.
     let kid = match header.kid {
         Some(Member::Str(k)) if !k.is_empty() => k.into_owned(),
@@ -101,11 +116,22 @@ pub(crate) fn parse<'a>(
 
     Ok(UnverifiedToken {
         alg,
+        typ,
         kid,
         payload,
         signing_input,
         signature,
     })
+}
+
+/// Step 5b: `invalid_token_type` unless `profile` accepts the header `typ`.
+#[inline]
+pub(crate) fn check_typ(profile: AccessTokenProfile, typ: Typ) -> Result<(), AuthError> {
+    if profile.accepts(typ) {
+        Ok(())
+    } else {
+        Err(AuthError::new(ErrorCode::InvalidTokenType))
+    }
 }
 
 /// base64url decoding into a caller's stack buffer when the result fits.
@@ -138,6 +164,7 @@ mod b64url {
 struct Header<'de> {
     alg: Option<Member<'de>>,
     kid: Option<Member<'de>>,
+    typ: Option<Member<'de>>,
     forbidden: bool,
 }
 
@@ -265,16 +292,18 @@ impl<'de> Deserialize<'de> for Header<'de> {
                 let mut header = Header {
                     alg: None,
                     kid: None,
+                    typ: None,
                     forbidden: false,
                 };
                 let mut seen = Seen::Few(Vec::new());
                 while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
                     // Every value is parsed as a full JSON value, as before (same
-                    // acceptance), but only alg and kid are kept.
+                    // acceptance), but only alg, kid and typ are kept.
                     let value: Member<'de> = access.next_value()?;
                     match &*key {
                         "alg" => header.alg = Some(value),
                         "kid" => header.kid = Some(value),
+                        "typ" => header.typ = Some(value),
                         name if FORBIDDEN_HEADERS.contains(&name) => header.forbidden = true,
                         _ => {}
                     }

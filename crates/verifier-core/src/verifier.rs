@@ -270,7 +270,11 @@ impl AsyncJwtVerifier {
         else {
             return Ok(None);
         };
-        let result = self.run(token.as_bytes(), scheme, Some(request)).await;
+        // The error lands on the challenge of the scheme the client used.
+        let result = self
+            .run(token.as_bytes(), scheme, Some(request))
+            .await
+            .map_err(|err| err.with_scheme(scheme));
         log_refusal(&result);
         result.map(Some)
     }
@@ -519,7 +523,9 @@ mod blocking {
             else {
                 return Ok(None);
             };
-            let result = self.run(token.as_bytes(), scheme, Some(request));
+            let result = self
+                .run(token.as_bytes(), scheme, Some(request))
+                .map_err(|err| err.with_scheme(scheme));
             log_refusal(&result);
             result.map(Some)
         }

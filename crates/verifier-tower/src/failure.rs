@@ -2,7 +2,7 @@
 
 use http::Response;
 use verifier_core::bearer::ErrorResponse;
-use verifier_core::AuthError;
+use verifier_core::{AuthError, Challenge};
 
 /// Builds the response for a refused request.
 ///
@@ -27,6 +27,13 @@ use verifier_core::AuthError;
 pub trait OnFailure<B> {
     /// The response for `error`; `realm` is the layer's configured realm.
     fn on_failure(&self, error: &AuthError, realm: Option<&str>) -> Response<B>;
+
+    /// The response for `error` with the layer's whole [`Challenge`] (realm,
+    /// `resource_metadata`, schemes). What the layer calls; by default
+    /// [`on_failure`](Self::on_failure) with the challenge's realm.
+    fn on_failure_with(&self, error: &AuthError, challenge: &Challenge) -> Response<B> {
+        self.on_failure(error, challenge.realm())
+    }
 }
 
 /// The default failure response: [`ErrorResponse`] (status 400/401/403/503,
@@ -51,6 +58,10 @@ pub struct DefaultOnFailure;
 impl<B: From<String>> OnFailure<B> for DefaultOnFailure {
     fn on_failure(&self, error: &AuthError, realm: Option<&str>) -> Response<B> {
         ErrorResponse::new(error, realm).into_response()
+    }
+
+    fn on_failure_with(&self, error: &AuthError, challenge: &Challenge) -> Response<B> {
+        ErrorResponse::with_challenge(error, challenge).into_response()
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use verifier_core::{AuthError, Claims};
+use verifier_core::{AuthError, Challenge, Claims};
 
 use crate::failure::DefaultOnFailure;
 use crate::service::BearerAuth;
@@ -13,7 +13,7 @@ use crate::verifier::Verifier;
 #[derive(Clone, Debug)]
 pub(crate) struct Settings<F> {
     pub(crate) verifier: Verifier,
-    pub(crate) realm: Option<Arc<str>>,
+    pub(crate) challenge: Arc<Challenge>,
     pub(crate) scopes: Vec<String>,
     pub(crate) permissions: Vec<String>,
     pub(crate) optional: bool,
@@ -36,7 +36,7 @@ impl<F> Settings<F> {
     where
         F: crate::OnFailure<B>,
     {
-        self.on_failure.on_failure(error, self.realm.as_deref())
+        self.on_failure.on_failure_with(error, &self.challenge)
     }
 }
 
@@ -71,7 +71,7 @@ impl BearerAuthLayer<DefaultOnFailure> {
         BearerAuthLayer {
             settings: Settings {
                 verifier: verifier.into(),
-                realm: None,
+                challenge: Arc::new(Challenge::bearer(None)),
                 scopes: Vec::new(),
                 permissions: Vec::new(),
                 optional: false,
@@ -84,7 +84,26 @@ impl BearerAuthLayer<DefaultOnFailure> {
 impl<F> BearerAuthLayer<F> {
     /// The `realm` of the `WWW-Authenticate` challenge (none by default: `Bearer` alone).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.settings.realm = Some(Arc::from(realm.into()));
+        let challenge = (*self.settings.challenge).clone();
+        self.settings.challenge = Arc::new(challenge.with_realm(&realm.into()));
+        self
+    }
+
+    /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
+    /// hint, schemes); [`realm`](Self::realm) edits its realm.
+    ///
+    /// ```no_run
+    /// # fn run(verifier: verifier_core::AsyncJwtVerifier) {
+    /// use verifier_core::Challenge;
+    /// use verifier_tower::BearerAuthLayer;
+    /// let layer = BearerAuthLayer::new(verifier).challenge(
+    ///     Challenge::bearer(Some("api"))
+    ///         .with_resource_metadata("https://api.example.com/.well-known/oauth-protected-resource"),
+    /// );
+    /// # let _ = layer; }
+    /// ```
+    pub fn challenge(mut self, challenge: Challenge) -> Self {
+        self.settings.challenge = Arc::new(challenge);
         self
     }
 
@@ -137,7 +156,7 @@ impl<F> BearerAuthLayer<F> {
     pub fn on_failure<G>(self, on_failure: G) -> BearerAuthLayer<G> {
         let Settings {
             verifier,
-            realm,
+            challenge,
             scopes,
             permissions,
             optional,
@@ -146,7 +165,7 @@ impl<F> BearerAuthLayer<F> {
         BearerAuthLayer {
             settings: Settings {
                 verifier,
-                realm,
+                challenge,
                 scopes,
                 permissions,
                 optional,
@@ -162,7 +181,12 @@ impl<F> BearerAuthLayer<F> {
 
     /// The configured realm.
     pub fn realm_str(&self) -> Option<&str> {
-        self.settings.realm.as_deref()
+        self.settings.challenge.realm()
+    }
+
+    /// The `WWW-Authenticate` challenge refusals are answered with.
+    pub fn challenge_ref(&self) -> &Challenge {
+        &self.settings.challenge
     }
 
     /// The per-layer scopes.

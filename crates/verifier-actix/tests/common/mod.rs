@@ -114,6 +114,15 @@ pub async fn get_fields(url: &str, authorization: &[&str]) -> Reply {
         first
     };
     let www_authenticate = header("www-authenticate");
+    // Every challenge the suite sees passes the testkit's strict RFC 9110 parser.
+    if let Some(value) = &www_authenticate {
+        if let Err(e) = verifier_testkit::conformance::challenge_parser::parse(value) {
+            panic!(
+                "not a valid challenge: {:?}: {e}",
+                String::from_utf8_lossy(value)
+            );
+        }
+    }
     let retry_after = header("retry-after").map(|v| String::from_utf8(v).unwrap());
     let content_type = header("content-type").map(|v| String::from_utf8(v).unwrap());
     let status = response.status().as_u16();

@@ -375,6 +375,31 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// The access-token profile (default [`Generic`](crate::AccessTokenProfile::Generic); environment
+    /// `OIDC_ACCESS_TOKEN_PROFILE`, `generic` or `rfc9068`). See docs/profiles.md.
+    pub fn access_token_profile(mut self, profile: crate::AccessTokenProfile) -> Self {
+        self.fields.access_token_profile = Some(profile);
+        self
+    }
+
+    /// The RFC 9068 preset: header `typ` `at+jwt` (checked before any key lookup) and
+    /// `sub`, `client_id`, `iat`, `jti` required. Same as
+    /// `.access_token_profile(AccessTokenProfile::Rfc9068)`.
+    ///
+    /// ```
+    /// use verifier_core::{AccessTokenProfile, AuthConfig};
+    /// let config = AuthConfig::builder()
+    ///     .issuer("https://issuer.example/")
+    ///     .audience("https://api.example")
+    ///     .rfc9068()
+    ///     .build()?;
+    /// assert_eq!(config.access_token_profile(), AccessTokenProfile::Rfc9068);
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn rfc9068(self) -> Self {
+        self.access_token_profile(crate::AccessTokenProfile::Rfc9068)
+    }
+
     /// Checks every rule and builds the configuration.
     pub fn build(self) -> Result<AuthConfig, ConfigError> {
         let f = self.fields.resolve();
@@ -520,6 +545,7 @@ impl AuthConfigBuilder {
             required_token_use,
             rules: self.rules,
             allow_unverified_token_binding: f.allow_unverified_token_binding,
+            access_token_profile: f.access_token_profile,
         })
     }
 }

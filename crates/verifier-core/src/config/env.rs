@@ -15,7 +15,8 @@ impl AuthConfig {
     /// `OIDC_ALLOW_INSECURE_HTTP`, `OIDC_ENFORCE_MINIMUM_KEY_LENGTH`,
     /// `OIDC_MAX_TOKEN_BYTES`, `OIDC_JWKS_MAX_BYTES`, `OIDC_JWKS_BACKOFF_INITIAL_S`,
     /// `OIDC_JWKS_BACKOFF_MAX_S`, `OIDC_VERIFIED_TOKEN_CACHE`, `OIDC_ALLOWED_CLIENTS`
-    /// (comma-separated), `OIDC_AUDIENCE_MODE` and `OIDC_REQUIRED_TOKEN_USE`: one variable per field,
+    /// (comma-separated), `OIDC_AUDIENCE_MODE`, `OIDC_REQUIRED_TOKEN_USE` and
+    /// `OIDC_ACCESS_TOKEN_PROFILE` (`generic`, `rfc9068`): one variable per field,
     /// named after it. `_S` variables take seconds, fractions allowed.
     /// A bad value is a [`ConfigError`] naming the variable.
     pub fn from_env() -> Result<AuthConfig, ConfigError> {

@@ -12,10 +12,12 @@
 use std::time::Duration;
 
 use super::kind::Mode;
+use super::kind::Prof;
 use super::kind::{Algs, Count, Disc, Flag, List, Secs, Text, Words};
 use super::table::config_table;
 use super::AudienceMode;
 use crate::alg::Algorithm;
+use crate::profile::AccessTokenProfile;
 
 config_table! {
     storage Fields, resolved Resolved, raw RawConfig;
@@ -49,6 +51,7 @@ config_table! {
     audience_mode:              Mode,   "OIDC_AUDIENCE_MODE",               default AudienceMode::Aud;
     required_token_use:         Text,   "OIDC_REQUIRED_TOKEN_USE",          optional;
     allow_unverified_token_binding: Flag, "OIDC_ALLOW_UNVERIFIED_TOKEN_BINDING", default false;
+    access_token_profile:       Prof,   "OIDC_ACCESS_TOKEN_PROFILE",        default AccessTokenProfile::Generic;
 }
 
 #[cfg(test)]

@@ -220,3 +220,18 @@ impl Kind for Mode {
         value.parse().map_err(|e: ConfigError| e.renamed(var))
     }
 }
+
+/// An [`AccessTokenProfile`](crate::AccessTokenProfile) name (`generic`, `rfc9068`; case
+/// and surrounding spaces ignored).
+pub(super) struct Prof;
+
+impl Kind for Prof {
+    type Value = crate::profile::AccessTokenProfile;
+    type Raw = String;
+    fn from_raw(field: &'static str, raw: String) -> Result<Self::Value, ConfigError> {
+        raw.parse().map_err(|e: ConfigError| e.renamed(field))
+    }
+    fn from_env(var: &'static str, value: String) -> Result<Self::Value, ConfigError> {
+        value.parse().map_err(|e: ConfigError| e.renamed(var))
+    }
+}

@@ -22,12 +22,14 @@ mod env;
 mod fields;
 mod issuers;
 mod kind;
+mod resource;
 mod serde;
 mod table;
 
 pub use audience::AudienceMode;
 pub use builder::AuthConfigBuilder;
 pub use issuers::{VerifierConfig, MAX_ISSUERS};
+pub use resource::{ResourceConfig, ResourceConfigBuilder};
 
 /// Everything a verifier needs to know, validated once.
 ///
@@ -82,6 +84,7 @@ pub struct AuthConfig {
     required_token_use: Option<String>,
     rules: Vec<ClaimRule>,
     allow_unverified_token_binding: bool,
+    access_token_profile: crate::profile::AccessTokenProfile,
 }
 
 /// Where a configuration's keys come from (validated; see [`AuthConfig::key_source`]).
@@ -294,6 +297,10 @@ impl AuthConfig {
     /// The `token_use` value every token must carry (AWS Cognito: `access`), if any.
     pub fn required_token_use(&self) -> Option<&str> {
         self.required_token_use.as_deref()
+    }
+    /// The access-token profile (default [`Generic`](crate::AccessTokenProfile::Generic)).
+    pub fn access_token_profile(&self) -> crate::profile::AccessTokenProfile {
+        self.access_token_profile
     }
     /// How many rules were added with [`AuthConfigBuilder::rule`].
     pub fn rule_count(&self) -> usize {

@@ -112,10 +112,16 @@ pub async fn get(addr: SocketAddr, path: &str, authorization: Option<&str>) -> r
     req.send().await.expect("request")
 }
 
+/// The challenge, checked with the testkit's strict RFC 9110 parser on the way.
 pub fn www_authenticate(resp: &reqwest::Response) -> Option<String> {
-    resp.headers()
+    let value = resp
+        .headers()
         .get("www-authenticate")
-        .map(|v| v.to_str().expect("ascii").to_owned())
+        .map(|v| v.to_str().expect("ascii").to_owned())?;
+    if let Err(e) = verifier_testkit::conformance::challenge_parser::parse(&value) {
+        panic!("not a valid challenge: {value:?}: {e}");
+    }
+    Some(value)
 }
 
 pub async fn json(resp: reqwest::Response) -> serde_json::Value {
