@@ -248,6 +248,30 @@ fn mi7_audiences_are_per_issuer() {
     assert!(both.verify(&token).is_ok());
 }
 
+/// MI8: profiles are per issuer: A requires RFC 9068 access tokens, B is generic; a
+/// `typ: JWT` token is `invalid_token_type` for A (before any key lookup), accepted for B.
+#[test]
+fn mi8_profiles_are_per_issuer() {
+    let a = TestIssuer::start();
+    let b = TestIssuer::start();
+    let both = Both::new(vec![
+        config_for(&a).rfc9068().build().unwrap(),
+        config_for(&b).build().unwrap(),
+    ]);
+    let for_a = a.token().typ("JWT").build();
+    assert_eq!(both.code(&for_a), ErrorCode::InvalidTokenType);
+    assert_eq!(a.fetch_count(), 0);
+    assert!(both.verify(&b.token().typ("JWT").build()).is_ok());
+    // A's own access tokens verify.
+    let access = a
+        .token()
+        .typ("at+jwt")
+        .claim("client_id", json!("client-1"))
+        .claim("jti", json!("j-1"))
+        .build();
+    assert!(both.verify(&access).is_ok());
+}
+
 /// MI9: a bogus-kid flood on A spends A's cooldown only: B's new kid is accepted at
 /// first sight.
 #[test]
