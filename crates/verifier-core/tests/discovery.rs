@@ -468,8 +468,8 @@ fn ds8_bad_jwks_uris_are_refused() {
     assert_eq!(issuer.fetch_count(), 0);
 }
 
-/// SPEC-2 §1.9, the document limits (the memory bound of that scenario is not measured
-/// here): over-size, endless, HTML and
+/// SPEC-2 §1.9, the document limits (the memory bound is measured in
+/// `discovery_memory.rs`): over-size, endless, HTML and
 /// non-object documents are `discovery_error`.
 #[test]
 fn oversized_endless_and_non_object_documents_are_refused() {
