@@ -113,6 +113,16 @@ impl Claims {
     pub fn jti(&self) -> Option<&str> {
         self.get_str("jti")
     }
+    /// `client_id` (RFC 9068 §2.2: the client the token was issued to).
+    ///
+    /// ```
+    /// # use verifier_core::Claims;
+    /// let claims = Claims::from_map(serde_json::json!({"client_id": "c1"}).as_object().unwrap().clone());
+    /// assert_eq!(claims.client_id(), Some("c1"));
+    /// ```
+    pub fn client_id(&self) -> Option<&str> {
+        self.get_str("client_id")
+    }
     /// `aud` as a list (a single string becomes one entry).
     pub fn aud(&self) -> Vec<&str> {
         match self.map.get("aud") {

@@ -44,7 +44,7 @@ fn pf1_at_jwt_spellings_are_accepted() {
             .typ(typ)
             .build();
         let claims = v.verify(&token).unwrap_or_else(|e| panic!("{typ}: {e:?}"));
-        assert_eq!(claims.get_str("client_id"), Some("client-1"));
+        assert_eq!(claims.client_id(), Some("client-1"));
     }
 }
 
