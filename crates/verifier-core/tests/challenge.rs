@@ -130,3 +130,41 @@ fn used_scheme_first() {
     assert_eq!(required.headers(&err).len(), 1);
     assert_eq!(Challenge::bearer(None).schemes(), [Scheme::Bearer]);
 }
+
+/// `authenticate` records the scheme the client used on its errors, so an integration's
+/// `Challenge` answers on that scheme; `verify_access_token` records none.
+#[test]
+fn authenticate_records_the_scheme_on_errors() {
+    use verifier_core::{AsyncJwtVerifier, AuthConfig, JwtVerifier, RequestParts};
+    use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
+    let issuer = TestIssuer::start();
+    let config = AuthConfig::builder()
+        .issuer(issuer.issuer())
+        .audience(DEFAULT_AUDIENCE)
+        .jwks_url(issuer.jwks_url())
+        .build()
+        .unwrap();
+    let expired = issuer
+        .token()
+        .claim("exp", serde_json::json!(verifier_testkit::now() - 60))
+        .build();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::AUTHORIZATION,
+        format!("Bearer {expired}").parse().unwrap(),
+    );
+    let (method, uri) = (http::Method::GET, http::Uri::from_static("/me"));
+    let parts = RequestParts::new(&method, &uri, &headers);
+    let blocking = JwtVerifier::new(config.clone()).unwrap();
+    let err = blocking.authenticate(parts).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TokenExpired);
+    assert_eq!(err.scheme(), Some(Scheme::Bearer));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let verifier = AsyncJwtVerifier::new(config).unwrap();
+    let err = rt.block_on(verifier.authenticate(parts)).unwrap_err();
+    assert_eq!(err.scheme(), Some(Scheme::Bearer));
+    let err = rt
+        .block_on(verifier.verify_access_token(&expired))
+        .unwrap_err();
+    assert_eq!(err.scheme(), None);
+}
