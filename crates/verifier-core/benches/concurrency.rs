@@ -1,6 +1,6 @@
 //! Throughput of one warm verifier shared by 1 and 2 OS threads (fixed iteration counts).
 //!
-//! For RS256, ES256 and EdDSA: the raw aws-lc-rs check (the scaling ceiling: no shared
+//! For RS256, ES256 and EdDSA, the small and the Keycloak-sized token (`-kc`): the raw aws-lc-rs check (the scaling ceiling: no shared
 //! state at all), the blocking `JwtVerifier`, and the `AsyncJwtVerifier` driven by a
 //! current-thread runtime per thread (`block_on` over the whole loop). Each thread runs
 //! the same fixed number of verifications; throughput = all verifications / wall time
@@ -120,7 +120,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    for case in &fx.cases {
+    for case in fx.all() {
         blocking.verify_access_token(&case.token).expect("warm up");
         rt.block_on(async_v.verify_access_token(&case.token))
             .expect("warm up");
@@ -133,10 +133,10 @@ fn main() {
         println!("(smoke test: 50 iterations, one run; the figures mean nothing)");
     }
     println!(
-        "{:<6} {:<17} {:>12} {:>12} {:>9} {:>12}",
+        "{:<9} {:<17} {:>12} {:>12} {:>9} {:>12}",
         "alg", "flavour", "1 thread/s", "2 threads/s", "2t/1t", "vs raw 2t/1t"
     );
-    for case in &fx.cases {
+    for case in fx.all() {
         let n = if measuring { iterations(case.alg) } else { 50 };
         let repeats = if measuring { REPEATS } else { 1 };
         let mut raw_scaling = f64::NAN;
@@ -151,8 +151,12 @@ fn main() {
                 raw_scaling = scaling;
             }
             println!(
-                "{:<6} {:<17} {:>12.0} {:>12.0} {:>9.3} {:>12.3}",
-                case.name,
+                "{:<9} {:<17} {:>12.0} {:>12.0} {:>9.3} {:>12.3}",
+                if case.size == "small" {
+                    case.name.to_owned()
+                } else {
+                    format!("{}-kc", case.name)
+                },
                 flavour.name(),
                 one,
                 two,

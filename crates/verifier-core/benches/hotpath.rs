@@ -1,7 +1,7 @@
 //! A plain loop over one flavour of verification, for profilers (callgrind, perf) and for
 //! instruction counts that do not depend on how busy the machine is.
 //!
-//! `hotpath [--alg RS256|ES256|EdDSA] [--what raw|async|blocking|cache|jwt|none] [--iters N]`
+//! `hotpath [--alg RS256|ES256|EdDSA] [--size small|keycloak] [--what raw|async|blocking|cache|jwt|none] [--iters N]`
 //!
 //! With no `--alg`/`--what` (as under `cargo bench`), it runs every combination for a
 //! short while and prints ns per verification. `--what none` does the setup only, so a
@@ -117,13 +117,13 @@ fn main() {
         let alg = alg.unwrap_or_else(|| "RS256".into());
         let what = what.unwrap_or_else(|| "async".into());
         let iters: u32 = arg(&args, "--iters").map_or(2000, |n| n.parse().expect("--iters N"));
+        let size = arg(&args, "--size").unwrap_or_else(|| "small".into());
         let case = fx
-            .cases
-            .iter()
-            .find(|c| c.name == alg)
-            .expect("--alg RS256|ES256|EdDSA");
+            .all()
+            .find(|c| c.name == alg && c.size == size)
+            .expect("--alg RS256|ES256|EdDSA --size small|keycloak");
         let ns = run(&fx, &s, case, &what, iters);
-        println!("{alg} {what}: {iters} iterations, {ns:.0} ns each");
+        println!("{alg} {size} {what}: {iters} iterations, {ns:.0} ns each");
         return;
     }
     // Overview (what `cargo bench` runs): short, so not precise; see benches/verify.rs.
@@ -132,11 +132,11 @@ fn main() {
     } else {
         10
     };
-    for case in &fx.cases {
+    for case in fx.all() {
         let line: Vec<String> = WHATS
             .iter()
             .map(|w| format!("{w} {:.0} ns", run(&fx, &s, case, w, iters)))
             .collect();
-        println!("hotpath {}: {}", case.name, line.join(", "));
+        println!("hotpath {} {}: {}", case.name, case.size, line.join(", "));
     }
 }

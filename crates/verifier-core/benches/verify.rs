@@ -1,6 +1,7 @@
 //! Warm verification cost against a raw aws-lc-rs signature check, for RS256, ES256, EdDSA.
 //!
-//! Per algorithm (one criterion group `verify-<ALG>`):
+//! Per algorithm and token size (one criterion group `verify-<ALG>` for the small token,
+//! `verify-<ALG>-kc` for the Keycloak-sized one, see `common`):
 //! - `a_raw_aws_lc`: `ParsedPublicKey::verify_sig` over the token's signing input and its
 //!   signature bytes (decoded once, outside the loop): the floor.
 //! - `b_jsonwebtoken`: jsonwebtoken 12 `decode` with a prepared `DecodingKey` and an
@@ -15,7 +16,8 @@
 //! (`<target>/criterion/<group>/<bench>/new/estimates.json`, slope when criterion sampled
 //! linearly, else mean), and a cross-check that does not depend on the machine being
 //! equally loaded during different benches: a and c timed in alternating short batches,
-//! median of the per-round ratios.
+//! median of the per-round ratios. Last, the size slope: how much the verifier's added
+//! cost (c − a) grows per KB of decoded payload, from the two token sizes.
 //!
 //! Run: `cargo bench -p verifier-core --bench verify`
 
@@ -66,7 +68,7 @@ fn verifiers(fx: &Fixture) -> Verifiers {
     // The blocking client owns a runtime of its own: build it outside any tokio context.
     let blocking_v = JwtVerifier::new(fx.config().build().unwrap()).unwrap();
     // Warm up once per verifier and algorithm (the first call fetches the key set).
-    for case in &fx.cases {
+    for case in fx.all() {
         rt.block_on(async_v.verify_access_token(&case.token))
             .expect("async verifier accepts the token");
         rt.block_on(cached_v.verify_access_token(&case.token))
@@ -91,7 +93,7 @@ fn bench_case(c: &mut Criterion, fx: &Fixture, v: &Verifiers, case: &Case) {
         case.name
     );
     let token = case.token.as_str();
-    let mut group = c.benchmark_group(format!("verify-{}", case.name));
+    let mut group = c.benchmark_group(case.group("verify"));
     group.bench_function(BENCHES[0], |b| b.iter(|| black_box(case).raw_verify()));
     group.bench_function(BENCHES[1], |b| {
         b.iter(|| jwt_decode(black_box(token), &jwt_key, &validation))
@@ -161,6 +163,8 @@ struct Paired {
     median: f64,
     /// Difference of the fastest batches, per iteration, in µs.
     diff_us: f64,
+    /// `(median ratio − 1) ×` the fastest `a` batch, per iteration, in µs.
+    median_diff_us: f64,
 }
 
 fn paired_ratio(rounds: usize, n: u32, mut a: impl FnMut(u32), mut b: impl FnMut(u32)) -> Paired {
@@ -185,6 +189,8 @@ fn paired_ratio(rounds: usize, n: u32, mut a: impl FnMut(u32), mut b: impl FnMut
         min: tb_min.as_secs_f64() / ta_min.as_secs_f64(),
         median: ratios[ratios.len() / 2],
         diff_us: (tb_min.as_secs_f64() - ta_min.as_secs_f64()) * 1e6 / f64::from(n),
+        median_diff_us: (ratios[ratios.len() / 2] - 1.0) * ta_min.as_secs_f64() * 1e6
+            / f64::from(n),
     }
 }
 
@@ -196,7 +202,7 @@ fn report(fx: &Fixture, v: &Verifiers, since: SystemTime) {
     println!();
     println!("== Ratios from criterion's estimates of this run (slope, else mean) ==");
     println!(
-        "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9}   {:>6} {:>6} {:>6}  {:>6}",
+        "{:<9} {:>9} {:>9} {:>9} {:>9} {:>9}   {:>6} {:>6} {:>6}  {:>6}",
         "alg",
         "a raw µs",
         "b jwt µs",
@@ -208,8 +214,8 @@ fn report(fx: &Fixture, v: &Verifiers, since: SystemTime) {
         "d/a",
         "c-a µs"
     );
-    for case in &fx.cases {
-        let group = format!("verify-{}", case.name);
+    for case in fx.all() {
+        let group = case.group("verify");
         let est: Vec<Option<f64>> = BENCHES
             .iter()
             .map(|b| estimate(&group, b, since).map(|ns| ns / 1000.0))
@@ -217,8 +223,8 @@ fn report(fx: &Fixture, v: &Verifiers, since: SystemTime) {
         let ratio = |x: usize, y: usize| Some(est[x]? / est[y]?);
         let us = |x: Option<f64>| x.map_or_else(|| "-".into(), |u| format!("{u:.3}"));
         println!(
-            "{:<6} {:>9} {:>9} {:>9} {:>9} {:>9}   {} {} {}  {:>6}",
-            case.name,
+            "{:<9} {:>9} {:>9} {:>9} {:>9} {:>9}   {} {} {}  {:>6}",
+            label(case),
             us(est[0]),
             us(est[1]),
             us(est[2]),
@@ -238,10 +244,19 @@ fn report(fx: &Fixture, v: &Verifiers, since: SystemTime) {
     );
     println!("   min = ratio of the fastest batches (robust to other load); med = median ratio");
     println!(
-        "{:<6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9}",
-        "alg", "c/a min", "c/a med", "d/a min", "d/a med", "c/b min", "c/b med", "c-a µs min"
+        "{:<9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}",
+        "alg",
+        "c/a min",
+        "c/a med",
+        "d/a min",
+        "d/a med",
+        "c/b min",
+        "c/b med",
+        "c-a µs min",
+        "c-a µs med"
     );
-    for case in &fx.cases {
+    let mut added = Vec::new();
+    for case in fx.all() {
         // ~2 ms per batch whatever the algorithm.
         let mut raw_once = |n: u32| {
             for _ in 0..n {
@@ -278,9 +293,40 @@ fn report(fx: &Fixture, v: &Verifiers, since: SystemTime) {
         let da = paired_ratio(ROUNDS, n, raw, blocking_d);
         let cb = paired_ratio(ROUNDS, n, jwt_b, async_c);
         println!(
-            "{:<6} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:9.3}",
-            case.name, ca.min, ca.median, da.min, da.median, cb.min, cb.median, ca.diff_us
+            "{:<9} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:9.3} {:9.3}",
+            label(case),
+            ca.min,
+            ca.median,
+            da.min,
+            da.median,
+            cb.min,
+            cb.median,
+            ca.diff_us,
+            ca.median_diff_us
         );
+        added.push((case.name, case.payload_len(), ca.median_diff_us));
+    }
+    println!();
+    println!("== Size slope: added cost (c - a, median) per KB of decoded payload ==");
+    for (name, small, large) in fx.cases.iter().map(|s| {
+        let pick = |size: usize| added.iter().filter(|a| a.0 == s.name).nth(size).copied();
+        (s.name, pick(0), pick(1))
+    }) {
+        if let (Some((_, ps, us)), Some((_, pl, ul))) = (small, large) {
+            let kb = (pl as f64 - ps as f64) / 1024.0;
+            println!(
+                "{name:<6} payload {ps} B -> {pl} B: c-a {us:.3} -> {ul:.3} µs, slope {:.3} µs/KB",
+                (ul - us) / kb
+            );
+        }
+    }
+}
+
+/// `RS256` for the small token, `RS256-kc` for the Keycloak-sized one.
+fn label(case: &Case) -> String {
+    match case.size {
+        "small" => case.name.to_owned(),
+        _ => format!("{}-kc", case.name),
     }
 }
 
@@ -310,7 +356,7 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .sample_size(30)
         .configure_from_args();
-    for case in &fx.cases {
+    for case in fx.all() {
         bench_case(&mut c, &fx, &v, case);
     }
     c.final_summary();

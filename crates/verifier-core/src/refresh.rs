@@ -5,7 +5,13 @@
 //! pointer (readers never take a lock on the warm path) and the refresh bookkeeping
 //! behind a small mutex that is never held across I/O: the refresh in flight (single
 //! flight, flavour-specific `F`), the generation counter, TTL and stale bound, and the
-//! exponential backoff with jitter after failures. Ages and delays are read on the
+//! exponential backoff with jitter after failures.
+//!
+//! **TTL jitter.** Each installed document is fresh for `ttl − U[0, ttl_jitter]`, drawn
+//! once when it is installed (`ttl_jitter` is 0 unless configured, which keeps the TTL
+//! exact). Replicas that fetched together (a deployment, a rotation seen by the whole
+//! fleet) then refresh at different moments instead of in step; the stale bound stays
+//! `ttl + max_stale` from the fetch, whatever was drawn. Ages and delays are read on the
 //! configured [`Clock`], so tests can move them by hand; network deadlines (the fetch
 //! timeout, a waiter's bound) are tokio and condvar timers in real time.
 //!
@@ -95,6 +101,8 @@ pub(crate) struct Snapshot<D> {
     pub(crate) doc: D,
     pub(crate) fetched_at: Instant,
     pub(crate) generation: u64,
+    /// How long after `fetched_at` it is fresh: the TTL less its jitter, drawn once.
+    pub(crate) fresh_for: Duration,
 }
 
 /// What the caller should do next.
@@ -135,6 +143,8 @@ pub(crate) struct State<F, D> {
 pub(crate) struct Timing {
     /// How long a document is fresh.
     pub(crate) ttl: Duration,
+    /// Most taken off `ttl` at random, per document (0: the TTL is exact).
+    pub(crate) ttl_jitter: Duration,
     /// How long past the TTL it may serve while refreshes fail.
     pub(crate) max_stale: Duration,
     /// First retry delay after a failure (doubles per failure).
@@ -249,7 +259,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
     pub(crate) fn with_fresh<R>(&self, look: impl FnOnce(&D) -> Option<R>) -> Option<R> {
         let guard = self.current.load();
         let snapshot = guard.as_ref()?;
-        if self.now().duration_since(snapshot.fetched_at) > self.timing.ttl {
+        if self.now().duration_since(snapshot.fetched_at) > snapshot.fresh_for {
             return None;
         }
         look(&snapshot.doc)
@@ -289,7 +299,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
     pub(crate) fn decide(&self, st: &mut State<F, D>, now: Instant) -> Decision<D> {
         match self.usable(now) {
             Some(snapshot) => {
-                let stale = now.duration_since(snapshot.fetched_at) > self.timing.ttl;
+                let stale = now.duration_since(snapshot.fetched_at) > snapshot.fresh_for;
                 let background = stale && st.in_flight.is_none() && Self::backoff_ok(st, now);
                 let generation = background.then(|| self.begin(st, now));
                 Decision::Use(snapshot, generation)
@@ -372,6 +382,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
                     doc,
                     fetched_at: now,
                     generation,
+                    fresh_for: self.fresh_for(),
                 });
                 let newer = self
                     .current
@@ -429,6 +440,15 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
         }
     }
 
+    /// A new document's fresh lifetime: `ttl − U[0, ttl_jitter]`.
+    fn fresh_for(&self) -> Duration {
+        let jitter = self.timing.ttl_jitter.min(self.timing.ttl);
+        if jitter.is_zero() {
+            return self.timing.ttl;
+        }
+        self.timing.ttl - jitter.mul_f64(fastrand::f64())
+    }
+
     /// Exponential backoff with equal jitter: half the delay fixed, half random.
     fn backoff(&self, failures: u32) -> Duration {
         let exp = failures.saturating_sub(1).min(20);
@@ -458,7 +478,7 @@ impl<F: Flight, D: Document> Lifecycle<F, D> {
             last_success: st.last_success,
             serving_stale: current
                 .as_ref()
-                .is_some_and(|s| now.duration_since(s.fetched_at) > self.timing.ttl),
+                .is_some_and(|s| now.duration_since(s.fetched_at) > s.fresh_for),
             refreshing: st.in_flight.is_some(),
             current,
         }

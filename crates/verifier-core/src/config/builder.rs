@@ -165,6 +165,15 @@ impl AuthConfigBuilder {
         self.fields.jwks_cache_ttl = Some(ttl);
         self
     }
+    /// Most taken off each key set's freshness at random (default 0: every set is fresh
+    /// for exactly `jwks_cache_ttl`; at most half of it). A set is then fresh for
+    /// `jwks_cache_ttl − U[0, jitter]`, drawn per fetch, so replicas that fetched together
+    /// refresh apart; the stale bound (`jwks_max_stale` past the TTL) does not move. For
+    /// fleets, about half the TTL spreads replicas started together (docs/jwks-lifecycle.md).
+    pub fn jwks_cache_ttl_jitter(mut self, jitter: Duration) -> Self {
+        self.fields.jwks_cache_ttl_jitter = Some(jitter);
+        self
+    }
     /// Most keys kept from one key set (default 16; in [1, 1024]).
     pub fn jwks_max_cached_keys(mut self, n: usize) -> Self {
         self.fields.jwks_max_cached_keys = Some(n);
@@ -431,6 +440,13 @@ impl AuthConfigBuilder {
                 "must be in (0, 86400] seconds",
             ));
         }
+        let jwks_cache_ttl_jitter = f.jwks_cache_ttl_jitter;
+        if jwks_cache_ttl_jitter > jwks_cache_ttl / 2 {
+            return Err(ConfigError::new(
+                "jwks_cache_ttl_jitter",
+                "must be at most half of jwks_cache_ttl",
+            ));
+        }
         let jwks_max_cached_keys = f.jwks_max_cached_keys;
         if !(1..=MAX_CACHED_KEYS).contains(&jwks_max_cached_keys) {
             return Err(ConfigError::new(
@@ -521,6 +537,7 @@ impl AuthConfigBuilder {
             leeway,
             jwks_timeout,
             jwks_cache_ttl,
+            jwks_cache_ttl_jitter,
             jwks_max_cached_keys,
             enforce_minimum_key_length: f.enforce_minimum_key_length,
             required_scopes: clean_set(f.required_scopes),

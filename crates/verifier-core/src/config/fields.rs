@@ -52,6 +52,7 @@ config_table! {
     required_token_use:         Text,   "OIDC_REQUIRED_TOKEN_USE",          optional;
     allow_unverified_token_binding: Flag, "OIDC_ALLOW_UNVERIFIED_TOKEN_BINDING", default false;
     access_token_profile:       Prof,   "OIDC_ACCESS_TOKEN_PROFILE",        default AccessTokenProfile::Generic;
+    jwks_cache_ttl_jitter:      Secs,   "OIDC_JWKS_CACHE_TTL_JITTER_S",     default Duration::ZERO;
 }
 
 #[cfg(test)]

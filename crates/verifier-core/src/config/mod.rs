@@ -61,6 +61,7 @@ pub struct AuthConfig {
     leeway: Duration,
     jwks_timeout: Duration,
     jwks_cache_ttl: Duration,
+    jwks_cache_ttl_jitter: Duration,
     jwks_max_cached_keys: usize,
     enforce_minimum_key_length: bool,
     required_scopes: Vec<String>,
@@ -207,6 +208,10 @@ impl AuthConfig {
     /// How long a fetched key set is fresh (default 300 s).
     pub fn jwks_cache_ttl(&self) -> Duration {
         self.jwks_cache_ttl
+    }
+    /// Most taken off each key set's freshness at random (default 0: exact TTL).
+    pub fn jwks_cache_ttl_jitter(&self) -> Duration {
+        self.jwks_cache_ttl_jitter
     }
     /// Most keys kept from one key set (default 16).
     pub fn jwks_max_cached_keys(&self) -> usize {

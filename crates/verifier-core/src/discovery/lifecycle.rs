@@ -150,6 +150,7 @@ impl MetadataParams {
         let probes = u32::try_from(urls.len()).unwrap_or(2);
         let timing = Timing {
             ttl: self.ttl,
+            ttl_jitter: Duration::ZERO,
             max_stale: self.max_stale,
             backoff_initial: self.backoff_initial,
             backoff_max: self.backoff_max,

@@ -189,6 +189,7 @@ impl<F: Flight> JwksLifecycle<F> {
         };
         let timing = Timing {
             ttl: config.jwks_cache_ttl(),
+            ttl_jitter: config.jwks_cache_ttl_jitter(),
             max_stale: config.jwks_max_stale(),
             backoff_initial: config.jwks_backoff_initial(),
             backoff_max: config.jwks_backoff_max(),
