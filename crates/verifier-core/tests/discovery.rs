@@ -198,6 +198,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::eventually;
 use serde_json::json;
 use verifier_core::{
     AsyncJwtVerifier, AuthConfig, AuthConfigBuilder, ConfigError, ErrorCode, JwtVerifier,
@@ -222,15 +223,6 @@ fn oauth_path(issuer: &TestIssuer) -> String {
     let path = Url::parse(&issuer.issuer()).unwrap().path().to_owned();
     let path = path.strip_suffix('/').unwrap_or(&path).to_owned();
     format!("{}{OAUTH}{path}", issuer.base_url())
-}
-
-/// Waits (bounded) until `done` holds: for background work whose end is observable.
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// DS1: `OIDC_ISSUER` (and the audience) only: keys are discovered, tokens verify, and

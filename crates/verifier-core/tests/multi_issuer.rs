@@ -5,9 +5,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{config_for, runtime};
+use common::{config_for, eventually, runtime};
 use serde_json::json;
 use verifier_core::{
     Algorithm, AsyncJwtVerifier, AuthConfig, AuthError, ErrorCode, JwtVerifier, UnknownIssuer,
@@ -49,16 +49,8 @@ impl Both {
     }
 }
 
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// MI1: tokens of either issuer verify, each routed to its own issuer (`Claims::iss`
-/// names it; the `Authenticated` type of SPEC-2 §0.2 does not exist yet).
+/// names it here; `authenticate` answers it as `Authenticated::issuer`).
 #[test]
 fn mi1_tokens_of_each_issuer_verify() {
     let a = TestIssuer::start();
@@ -71,6 +63,14 @@ fn mi1_tokens_of_each_issuer_verify() {
     assert_eq!(claims.iss(), Some(a.issuer().as_str()));
     let claims = both.verify(&b.token().build()).unwrap();
     assert_eq!(claims.iss(), Some(b.issuer().as_str()));
+    // Through the request-level entry point, the issuer that verified the token.
+    let (method, uri) = (http::Method::GET, http::Uri::from_static("/me"));
+    let mut headers = http::HeaderMap::new();
+    let bearer = format!("Bearer {}", b.token().build());
+    headers.insert(http::header::AUTHORIZATION, bearer.parse().unwrap());
+    let parts = verifier_core::RequestParts::new(&method, &uri, &headers);
+    let authenticated = both.b.authenticate(parts).unwrap().unwrap();
+    assert_eq!(&*authenticated.issuer, b.issuer().as_str());
     assert_eq!(both.a.issuers().count(), 2);
     assert_eq!(both.a.config().issuer(), a.issuer(), "the first issuer");
     assert!(both.a.issuer_config(&b.issuer()).is_some());
@@ -575,7 +575,7 @@ fn mi14_drop_aborts_every_issuers_fetch() {
         })
         .collect();
     let metrics = rt.metrics();
-    wait_until("both key-set fetches", || {
+    eventually("both key-set fetches", || {
         verifier.issuers().count() == 2
             && verifier
                 .issuer_jwks(&a.issuer())
@@ -597,5 +597,5 @@ fn mi14_drop_aborts_every_issuers_fetch() {
         "the fetches run while a handle lives"
     );
     drop(verifier);
-    wait_until("every fetch task to end", || metrics.num_alive_tasks() == 0);
+    eventually("every fetch task to end", || metrics.num_alive_tasks() == 0);
 }
