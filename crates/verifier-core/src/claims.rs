@@ -11,15 +11,22 @@ use crate::config::{AudienceMode, AuthConfig};
 use crate::error::{AuthError, ErrorCode};
 use crate::profile::AccessTokenProfile;
 
+mod check;
 mod path;
+mod payload;
 mod rule;
 
+pub(crate) use check::{passes_cheap_checks, validate};
 pub use path::ClaimPath;
+pub(crate) use payload::{Payload, Val};
 pub(crate) use rule::ClaimRule;
 
 /// The verified claims of an access token: a JSON object with typed accessors.
 ///
 /// Cheap to clone (the object is shared), so it can go into request extensions freely.
+/// Verified claims keep the token's payload bytes; the JSON map is built on the first
+/// read that needs it (`get`, `as_map`, `deserialize`, ...), while `iss`, `sub`, `jti`,
+/// `aud`, `exp`, `nbf` and `iat` are read without it.
 ///
 /// ```
 /// # use verifier_core::Claims;
@@ -30,22 +37,28 @@ pub(crate) use rule::ClaimRule;
 /// let mine: Mine = claims.deserialize().unwrap();
 /// # }
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Claims {
-    map: Arc<Map<String, Value>>,
+    inner: Arc<Payload>,
     names: Arc<ClaimNames>,
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_map() == other.as_map() && self.names == other.names
+    }
 }
 
 impl Serialize for Claims {
     /// Serializes as the JSON object itself.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.map.serialize(serializer)
+        self.as_map().serialize(serializer)
     }
 }
 
 impl std::fmt::Debug for Claims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.map.fmt(f)
+        self.as_map().fmt(f)
     }
 }
 
@@ -64,8 +77,49 @@ impl ClaimNames {
 impl Claims {
     pub(crate) fn new(map: Map<String, Value>, names: Arc<ClaimNames>) -> Self {
         Claims {
-            map: Arc::new(map),
+            inner: Arc::new(Payload::from_map(map)),
             names,
+        }
+    }
+
+    /// Verified claims from the token's checked payload (the map is built when read).
+    pub(crate) fn from_payload(payload: Payload, names: Arc<ClaimNames>) -> Self {
+        Claims {
+            inner: Arc::new(payload),
+            names,
+        }
+    }
+
+    /// A registered claim kept by the payload pass, when this came from a token.
+    fn registered(
+        &self,
+        pick: impl FnOnce(&payload::Registered) -> &payload::Val,
+    ) -> Option<&payload::Val> {
+        self.inner.has_registered().then(|| pick(&self.inner.reg))
+    }
+
+    /// A registered string claim, without building the map when possible.
+    fn reg_str(
+        &self,
+        name: &str,
+        pick: impl FnOnce(&payload::Registered) -> &payload::Val,
+    ) -> Option<&str> {
+        match self.registered(pick) {
+            Some(v) => self.inner.as_str(v),
+            None => self.as_map().get(name).and_then(Value::as_str),
+        }
+    }
+
+    /// A registered number claim, without building the map when possible.
+    fn reg_f64(
+        &self,
+        name: &str,
+        pick: impl FnOnce(&payload::Registered) -> &payload::Val,
+    ) -> Option<f64> {
+        match self.registered(pick) {
+            Some(payload::Val::Num(n)) => Some(*n),
+            Some(_) => None,
+            None => self.as_map().get(name).and_then(Value::as_f64),
         }
     }
 
@@ -83,7 +137,7 @@ impl Claims {
 
     /// Any claim by name.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.map.get(name)
+        self.as_map().get(name)
     }
     /// The claim at a [`ClaimPath`] (`realm_access.roles`), if every member on the way
     /// is present.
@@ -95,23 +149,23 @@ impl Claims {
     /// assert_eq!(claims.get_path(&roles), Some(&serde_json::json!(["admin"])));
     /// ```
     pub fn get_path(&self, path: &ClaimPath) -> Option<&Value> {
-        path.lookup(&self.map)
+        path.lookup(self.as_map())
     }
     /// A claim as a string, when it is one.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.map.get(name).and_then(Value::as_str)
+        self.as_map().get(name).and_then(Value::as_str)
     }
     /// `iss`.
     pub fn iss(&self) -> Option<&str> {
-        self.get_str("iss")
+        self.reg_str("iss", |r| &r.iss)
     }
     /// `sub`.
     pub fn sub(&self) -> Option<&str> {
-        self.get_str("sub")
+        self.reg_str("sub", |r| &r.sub)
     }
     /// `jti`.
     pub fn jti(&self) -> Option<&str> {
-        self.get_str("jti")
+        self.reg_str("jti", |r| &r.jti)
     }
     /// `client_id` (RFC 9068 §2.2: the client the token was issued to).
     ///
@@ -125,7 +179,15 @@ impl Claims {
     }
     /// `aud` as a list (a single string becomes one entry).
     pub fn aud(&self) -> Vec<&str> {
-        match self.map.get("aud") {
+        match self.registered(|r| &r.aud) {
+            Some(payload::Val::Str(s)) => return vec![self.inner.str(s)],
+            Some(payload::Val::Arr(items)) => {
+                return items.iter().filter_map(|v| self.inner.as_str(v)).collect()
+            }
+            Some(_) => return Vec::new(),
+            None => {}
+        }
+        match self.as_map().get("aud") {
             Some(Value::String(s)) => vec![s.as_str()],
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
@@ -133,25 +195,25 @@ impl Claims {
     }
     /// `exp` in seconds since the epoch.
     pub fn exp(&self) -> Option<f64> {
-        self.map.get("exp").and_then(Value::as_f64)
+        self.reg_f64("exp", |r| &r.exp)
     }
     /// `nbf` in seconds since the epoch.
     pub fn nbf(&self) -> Option<f64> {
-        self.map.get("nbf").and_then(Value::as_f64)
+        self.reg_f64("nbf", |r| &r.nbf)
     }
     /// `iat` in seconds since the epoch.
     pub fn iat(&self) -> Option<f64> {
-        self.map.get("iat").and_then(Value::as_f64)
+        self.reg_f64("iat", |r| &r.iat)
     }
     /// The scopes, read from the configured scope claim (a [`ClaimPath`]): a string
     /// split on spaces (U+0020 only, RFC 6749 §3.3), or an array of strings.
     pub fn scopes(&self) -> Vec<&str> {
-        string_set(self.names.scope.lookup(&self.map))
+        string_set(self.names.scope.lookup(self.as_map()))
     }
     /// The permissions, read from the configured permissions claim (a [`ClaimPath`]): a
     /// string split on spaces (U+0020 only), or an array of strings.
     pub fn permissions(&self) -> Vec<&str> {
-        string_set(self.names.permissions.lookup(&self.map))
+        string_set(self.names.permissions.lookup(self.as_map()))
     }
     /// Whether the token carries this scope.
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -163,11 +225,11 @@ impl Claims {
     }
     /// The whole object.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.map
+        self.inner.map()
     }
     /// Takes the whole object (claims are shared cheaply; this copies only if shared).
     pub fn into_map(self) -> Map<String, Value> {
-        Arc::try_unwrap(self.map).unwrap_or_else(|shared| (*shared).clone())
+        Arc::try_unwrap(self.inner).map_or_else(|shared| shared.map().clone(), Payload::into_map)
     }
     /// Checks per-route scopes: `insufficient_scope` (403) listing the missing ones, sorted.
     ///
@@ -182,7 +244,7 @@ impl Claims {
     pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
         let required: Vec<String> = required.iter().map(|s| s.as_ref().to_owned()).collect();
         require(
-            self.names.scope.lookup(&self.map),
+            self.names.scope.lookup(self.as_map()),
             &required,
             ErrorCode::InsufficientScope,
         )
@@ -191,14 +253,14 @@ impl Claims {
     pub fn require_permissions<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
         let required: Vec<String> = required.iter().map(|s| s.as_ref().to_owned()).collect();
         require(
-            self.names.permissions.lookup(&self.map),
+            self.names.permissions.lookup(self.as_map()),
             &required,
             ErrorCode::InsufficientPermissions,
         )
     }
     /// Deserializes the claims into the caller's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize((&*self.map).into_deserializer())
+        T::deserialize(self.as_map().into_deserializer())
     }
 }
 
@@ -331,8 +393,8 @@ fn client_allowed(claims: &Map<String, Value>, config: &AuthConfig) -> Result<()
 /// The cheap checks on unverified claims that gate an unknown-kid refresh: issuer,
 /// audience (in the configured [`AudienceMode`]) and expiry already pass, and so do the
 /// required `token_use` and the client allow-list when configured. A token that fails
-/// them cannot make us fetch.
-pub(crate) fn passes_cheap_checks(
+/// them cannot make us fetch. (Map-based reference of [`check::passes_cheap_checks`].)
+pub(crate) fn passes_cheap_checks_map(
     claims: &Map<String, Value>,
     config: &AuthConfig,
     now: f64,
@@ -350,7 +412,10 @@ pub(crate) fn passes_cheap_checks(
 
 /// Step 11 and 12: time, issuer, audience, subject/id types, `token_use`, allowed clients,
 /// the application's rules, then scopes and permissions.
-pub(crate) fn validate(
+///
+/// The map-based reference: the verifiers run [`check::validate`] on the registered
+/// claims of the payload pass; the property tests compare the two.
+pub(crate) fn validate_map(
     claims: &Map<String, Value>,
     config: &AuthConfig,
     now: f64,
@@ -543,8 +608,8 @@ impl FromClaims for Claims {
 
 impl<T: DeserializeOwned> FromClaims for T {
     fn from_claims(claims: Claims) -> Result<Self, AuthError> {
-        T::deserialize((&*claims.map).into_deserializer()).map_err(|e| {
-            crate::mismatch::log::<T>(&claims.map, &e);
+        T::deserialize(claims.as_map().into_deserializer()).map_err(|e| {
+            crate::mismatch::log::<T>(claims.as_map(), &e);
             AuthError::new(ErrorCode::InvalidToken).with_source(e)
         })
     }

@@ -38,13 +38,44 @@ pub fn parse_token(bytes: &[u8], max_bytes: usize, allowed: &[Algorithm]) -> Res
 /// assert_eq!(err.code(), ErrorCode::MissingClaim);
 /// ```
 pub fn validate_claims(payload: &[u8], config: &AuthConfig) -> Result<(), AuthError> {
-    let payload = token::parse_object(payload)?;
+    let payload = claims::Payload::parse(payload.to_vec())?;
     claims::validate(
         &payload,
         config,
         config.clock().unix_time(),
         crate::dpop::Presented::Bearer,
     )
+}
+
+/// The map-based reference of [`validate_claims`]: the strict map parser, then the
+/// claims policy on the map (what the verifiers ran before the borrowed payload pass).
+/// Property tests compare the two.
+///
+/// ```
+/// use verifier_core::{fuzzing, AuthConfig, ErrorCode};
+/// let config = AuthConfig::builder().issuer("i").audience("a").jwks_url("http://127.0.0.1/").build().unwrap();
+/// let err = fuzzing::validate_claims_reference(br#"{"iss":"i","aud":"a"}"#, &config).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::MissingClaim);
+/// ```
+pub fn validate_claims_reference(payload: &[u8], config: &AuthConfig) -> Result<(), AuthError> {
+    let payload = token::parse_object(payload)?;
+    claims::validate_map(
+        &payload,
+        config,
+        config.clock().unix_time(),
+        crate::dpop::Presented::Bearer,
+    )
+}
+
+/// Whether an unverified payload passes the cheap checks that gate an unknown-kid
+/// refresh: `(payload pass, map reference)`, both `false` when the payload is malformed.
+pub fn cheap_checks_both(payload: &[u8], config: &AuthConfig) -> (bool, bool) {
+    let now = config.clock().unix_time();
+    let fast = claims::Payload::parse(payload.to_vec())
+        .is_ok_and(|p| claims::passes_cheap_checks(&p, config, now));
+    let reference = token::parse_object(payload)
+        .is_ok_and(|m| claims::passes_cheap_checks_map(&m, config, now));
+    (fast, reference)
 }
 
 /// A key-set document through the tolerant key-set parser, with the key policy of

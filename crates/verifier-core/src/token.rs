@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
+use crate::claims::Payload;
 use crate::error::{AuthError, ErrorCode};
 use crate::profile::{AccessTokenProfile, Typ};
 
@@ -25,7 +26,7 @@ pub(crate) struct UnverifiedToken<'a> {
     /// The header `typ`, classified (step 5b).
     pub(crate) typ: Typ,
     pub(crate) kid: String,
-    pub(crate) payload: Map<String, Value>,
+    pub(crate) payload: Payload,
     pub(crate) signing_input: &'a [u8],
     pub(crate) signature: Vec<u8>,
 }
@@ -65,14 +66,13 @@ pub(crate) fn parse<'a>(
     if s.contains('.') || h.is_empty() || p.is_empty() {
         return Err(malformed());
     }
-    // Header and payload are decoded into stack buffers when they fit (they are dropped
-    // at the end of parsing); the signature into an exact-size vector.
+    // The header is decoded into a stack buffer when it fits (dropped at the end of
+    // parsing); the payload into a vector that the verified claims keep; the signature
+    // into an exact-size vector.
     let mut header_buf = [0u8; 512];
     let mut header_vec = Vec::new();
     let header = b64url::decode_small(h.as_bytes(), &mut header_buf, &mut header_vec)?;
-    let mut payload_buf = [0u8; 1536];
-    let mut payload_vec = Vec::new();
-    let payload = b64url::decode_small(p.as_bytes(), &mut payload_buf, &mut payload_vec)?;
+    let payload = b64(p.as_bytes())?;
     let signature = b64(s.as_bytes())?;
     let signing_input = &token[..h.len() + 1 + p.len()];
 
@@ -111,8 +111,9 @@ pub(crate) fn parse<'a>(
         _ => return Err(AuthError::new(ErrorCode::MissingKid)),
     };
 
-    // Step 7: the payload is a JSON object without duplicate members.
-    let payload = parse_object(payload)?;
+    // Step 7: the payload is a JSON object without duplicate members. One borrowed pass
+    // keeps the registered claims; the map of every claim is built only when read.
+    let payload = Payload::parse(payload)?;
 
     Ok(UnverifiedToken {
         alg,

@@ -1739,3 +1739,178 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The borrowed payload pass against the map-based reference (issue 15): the verifiers run
+// the claims policy on the registered claims of one borrowed pass over the payload; the
+// map parser and the map-based policy they replaced are kept as the reference. Same
+// acceptance, same codes and messages, same cheap checks, same accessor values.
+
+/// The warm policies, plus the Cognito-like one: `aud_or_client_id`, `token_use` required,
+/// an allow-list of clients (azp, else client_id).
+fn comparison_configs() -> &'static Vec<AuthConfig> {
+    static CONFIGS: OnceLock<Vec<AuthConfig>> = OnceLock::new();
+    CONFIGS.get_or_init(|| {
+        let w = warm();
+        let mut configs = w.configs.clone();
+        configs.push(
+            AuthConfig::builder()
+                .issuer(w.issuer.issuer())
+                .audiences([AUD, AUD2])
+                .jwks_url(w.issuer.jwks_url())
+                .allowed_algs([Algorithm::EdDSA])
+                .audience_mode(verifier_core::AudienceMode::AudOrClientId)
+                .required_token_use("access")
+                .allowed_clients(["web", AUD])
+                .build()
+                .unwrap(),
+        );
+        configs
+    })
+}
+
+/// Values the registered claims are compared on: the right ones, wrong shapes, nulls.
+fn arb_registered_value(issuer: String) -> BoxedStrategy<Value> {
+    prop_oneof![
+        Just(json!(issuer)),
+        Just(json!(AUD)),
+        Just(json!([AUD2, "other"])),
+        Just(json!(["other", 7])),
+        Just(json!([])),
+        Just(json!("")),
+        Just(json!(null)),
+        Just(json!("access")),
+        Just(json!("web")),
+        Just(json!(now() as i64 + 3600)),
+        Just(json!(now() as i64 - 3600)),
+        Just(json!(now() + 3600.5)),
+        Just(json!(1e300)),
+        Just(json!(u64::MAX)),
+        Just(json!(i64::MIN)),
+        Just(json!({"nested": [issuer]})),
+        Just(json!(true)),
+        arb_json(),
+    ]
+    .boxed()
+}
+
+/// Payload bytes: objects over the registered names (duplicates and escaped names
+/// possible), arbitrary JSON, and raw bytes with JSON's hard cases spliced in (lone
+/// surrogates, invalid UTF-8, control characters, deep nesting).
+fn arb_comparison_payload() -> impl Strategy<Value = Vec<u8>> {
+    let w = warm();
+    let names = vec![
+        "exp",
+        "nbf",
+        "iat",
+        "iss",
+        "aud",
+        "sub",
+        "jti",
+        "client_id",
+        "azp",
+        "token_use",
+        "scope",
+        "permissions",
+        "x",
+    ];
+    prop_oneof![
+        6 => (
+            prop::collection::vec(
+                (prop::sample::select(names), arb_registered_value(w.issuer.issuer())),
+                0..9,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(m, escape)| {
+                Segment::Members {
+                    members: m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                    escape,
+                }
+                .bytes()
+            }),
+        2 => arb_claims(w.issuer.issuer()).prop_map(|m| serde_json::to_vec(&m).unwrap()),
+        1 => arb_json().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        1 => (
+            prop::sample::select(vec![
+                &br#"{"iss":"\ud800","aud":"a"}"#[..],
+                &b"{\"iss\":\"\xff\xfe\"}"[..],
+                &b"{\"x\":\"\x01\"}"[..],
+                &br#"{"x":{"a":1,"a":2},"aud":"a"}"#[..],
+                &br#"{"sub":"a","sub":"a"}"#[..],
+                &br#"{"\u0073ub":"a","sub":"b"}"#[..],
+                &br#"{"aud":["a",null]}"#[..],
+                &br#"{"exp":1e400}"#[..],
+                &br#"{"exp":-0,"iat":1.5e2}"#[..],
+                &br#"{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#[..],
+                &br#"{"x":1} "#[..],
+                &br#"{"x":1}x"#[..],
+            ]),
+            any::<usize>(),
+            any::<u8>(),
+            any::<bool>(),
+        )
+            .prop_map(|(base, i, b, edit)| {
+                let mut bytes = base.to_vec();
+                if edit {
+                    let i = i % bytes.len();
+                    bytes[i] = b;
+                }
+                bytes
+            }),
+        1 => prop::collection::vec(any::<u8>(), 0..48),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The payload pass and the map reference agree on every payload and policy: same
+    /// acceptance (step 7), same code and message (steps 11-12), same cheap checks.
+    #[test]
+    fn payload_pass_matches_the_map_reference(bytes in arb_comparison_payload(), which in 0..3usize) {
+        let config = &comparison_configs()[which];
+        let fast = fuzzing::validate_claims(&bytes, config)
+            .map_err(|e| (e.code(), e.message().to_owned(), e.required_scopes().to_vec(), e.required_permissions().to_vec()));
+        let reference = fuzzing::validate_claims_reference(&bytes, config)
+            .map_err(|e| (e.code(), e.message().to_owned(), e.required_scopes().to_vec(), e.required_permissions().to_vec()));
+        prop_assert_eq!(&fast, &reference, "payload {:?}", String::from_utf8_lossy(&bytes));
+        let (fast, reference) = fuzzing::cheap_checks_both(&bytes, config);
+        prop_assert_eq!(fast, reference, "payload {:?}", String::from_utf8_lossy(&bytes));
+    }
+
+    /// Verified claims read without the map (`iss`, `sub`, `jti`, `aud`, `exp`, `nbf`,
+    /// `iat`) give what the same claims read through the map give.
+    #[test]
+    fn verified_claims_accessors_match_the_map(payload in arb_claims(warm().issuer.issuer())) {
+        let w = warm();
+        let token = TokenBuilder::new(&w.key).claims(Value::Object(payload)).build();
+        let Ok(claims) = w.runtime.block_on(w.verifiers[0].verify_access_token(&token)) else {
+            return Ok(());
+        };
+        let fresh = claims.clone();
+        // Read the registered accessors before anything builds the map.
+        let lazy = (
+            fresh.iss().map(str::to_owned),
+            fresh.sub().map(str::to_owned),
+            fresh.jti().map(str::to_owned),
+            fresh.aud().into_iter().map(str::to_owned).collect::<Vec<_>>(),
+            fresh.exp(),
+            fresh.nbf(),
+            fresh.iat(),
+        );
+        let map = verifier_core::Claims::from_map(claims.as_map().clone());
+        let eager = (
+            map.iss().map(str::to_owned),
+            map.sub().map(str::to_owned),
+            map.jti().map(str::to_owned),
+            map.aud().into_iter().map(str::to_owned).collect::<Vec<_>>(),
+            map.exp(),
+            map.nbf(),
+            map.iat(),
+        );
+        prop_assert_eq!(lazy, eager);
+        prop_assert_eq!(&claims, &fresh);
+        prop_assert_eq!(serde_json::to_value(&claims).unwrap(), Value::Object(claims.clone().into_map()));
+    }
+}
