@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::request::Parts;
-use verifier_core::{AsyncJwtVerifier, AuthError, Challenge, ErrorCode};
+use verifier_core::{AsyncJwtVerifier, AuthError, Challenge, ErrorCode, RequestParts};
 use verifier_tower::{BearerAuthLayer, Verifier};
 
 use crate::rejection::AuthRejection;
@@ -143,9 +143,12 @@ impl Auth {
         if let Some(claims) = parts.extensions.get::<verifier_core::Claims>() {
             return Ok(Some(claims.clone()));
         }
-        match self.verifier.authenticate(&parts.headers).await {
-            Ok(Some(claims)) => {
+        let request = RequestParts::new(&parts.method, &parts.uri, &parts.headers);
+        match self.verifier.authenticate(request).await {
+            Ok(Some(authenticated)) => {
+                let claims = authenticated.claims.clone();
                 parts.extensions.insert(claims.clone());
+                parts.extensions.insert(authenticated);
                 Ok(Some(claims))
             }
             Ok(None) => Ok(None),

@@ -149,6 +149,59 @@ pub fn credentials_from_headers(
     Ok(Some((scheme, token)))
 }
 
+/// The token in the cookie `name` (RFC 6265 `Cookie` header; HTTP/2 may split it into
+/// several fields, all are read), for a verifier configured with
+/// [`token_cookie`](crate::ResourceConfigBuilder::token_cookie).
+///
+/// - No cookie of that name, or an empty one (a cleared cookie): `Ok(None)`.
+/// - The name twice (two cookies of different paths or domains): `invalid_request`
+///   (400): which one is the caller's is ambiguous.
+/// - A value in double quotes is unquoted; bytes that are not UTF-8 are
+///   `malformed_token`.
+///
+/// ```
+/// use http::{header::COOKIE, HeaderMap, HeaderValue};
+/// use verifier_core::bearer::token_from_cookies;
+/// let mut headers = HeaderMap::new();
+/// headers.insert(COOKIE, HeaderValue::from_static("theme=dark; access_token=abc.def.ghi"));
+/// assert_eq!(token_from_cookies(&headers, "access_token").unwrap(), Some("abc.def.ghi"));
+/// assert_eq!(token_from_cookies(&headers, "session").unwrap(), None);
+/// headers.append(COOKIE, HeaderValue::from_static("access_token=other"));
+/// assert_eq!(token_from_cookies(&headers, "access_token").unwrap_err().code().as_str(), "invalid_request");
+/// ```
+pub fn token_from_cookies<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h str>, AuthError> {
+    let mut found: Option<&[u8]> = None;
+    for field in headers.get_all(http::header::COOKIE) {
+        for pair in field.as_bytes().split(|&b| b == b';') {
+            let pair = pair.trim_ascii();
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            if &pair[..eq] != name.as_bytes() {
+                continue;
+            }
+            if found.is_some() {
+                return Err(AuthError::new(ErrorCode::InvalidRequest));
+            }
+            let value = pair[eq + 1..].trim_ascii();
+            let value = match value {
+                [b'"', inner @ .., b'"'] => inner,
+                other => other,
+            };
+            found = Some(value);
+        }
+    }
+    match found {
+        None | Some([]) => Ok(None),
+        Some(value) => std::str::from_utf8(value)
+            .map(Some)
+            .map_err(|_| AuthError::new(ErrorCode::MalformedToken)),
+    }
+}
+
 /// Whether the credentials use the `Bearer` scheme: the whole scheme token (RFC 7235
 /// `token`), not merely a prefix, so `Bearerx abc` is another scheme.
 fn is_bearer_scheme(value: &HeaderValue) -> bool {
@@ -222,7 +275,7 @@ impl ErrorResponse {
             headers.push((RETRY_AFTER, HeaderValue::from(secs.max(1))));
         }
         if let Some(nonce) = err.dpop_nonce() {
-            headers.push((HeaderName::from_static("dpop-nonce"), nonce.clone()));
+            headers.push((crate::dpop::DPOP_NONCE, nonce.clone()));
         }
         headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
         let body =

@@ -84,6 +84,28 @@ impl Challenge {
         }
     }
 
+    /// The challenge of `verifier` with `realm`: `resource_metadata` when it has a
+    /// resource configured, and the `DPoP` scheme with its `algs` when it accepts DPoP
+    /// (only `DPoP` when DPoP is `required`). With neither, the same as
+    /// [`bearer`](Self::bearer).
+    ///
+    /// ```
+    /// use verifier_core::{AsyncJwtVerifier, AuthConfig, AuthError, Challenge, ErrorCode, ResourceConfig};
+    /// let verifier = AsyncJwtVerifier::builder()
+    ///     .issuer(AuthConfig::builder().issuer("https://idp.example.com").audience("https://api.example.com/mcp").build()?)
+    ///     .resource(ResourceConfig::builder().resource("https://api.example.com/mcp").build()?)
+    ///     .build()?;
+    /// let challenge = Challenge::for_verifier(&verifier, Some("api"));
+    /// assert_eq!(
+    ///     challenge.headers(&AuthError::new(ErrorCode::MissingToken))[0],
+    ///     r#"Bearer realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp""#
+    /// );
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn for_verifier(verifier: &impl crate::ResourceServer, realm: Option<&str>) -> Self {
+        verifier.challenge(realm)
+    }
+
     /// Replaces the realm.
     pub fn with_realm(mut self, realm: &str) -> Self {
         self.realm = Some(Quoted::new(realm));

@@ -12,12 +12,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::alg::Algorithm;
+use crate::bearer::{credentials_from_headers, token_from_cookies};
 use crate::cache::TokenCache;
 use crate::claims::{self, ClaimNames, Claims, Val};
 use crate::config::AuthConfig;
-use crate::dpop::{check_token_binding, DpopVerifier, Presented};
+use crate::dpop::{check_token_binding, DpopMode, Presented};
 use crate::error::{AuthError, ErrorCode};
 use crate::keys::SigningKey;
+use crate::request::Scheme;
+use crate::surface::Surface;
 use crate::token::{self, UnverifiedToken};
 
 /// What verifying against one issuer needs besides its keys.
@@ -150,14 +153,14 @@ pub(crate) struct IssuerSet<J> {
     /// routing; the selected issuer's own limits apply after it.
     max_token_bytes: usize,
     algs: Vec<Algorithm>,
-    /// The DPoP scheme's checks, when the verifier accepts it.
-    pub(crate) dpop: Option<DpopVerifier>,
+    /// DPoP, metadata, token cookie.
+    pub(crate) surface: Surface,
 }
 
 impl<J: WarmKeys> IssuerSet<J> {
     /// The set over `issuers` (1..=256, unique: [`VerifierConfig`](crate::VerifierConfig)
     /// has checked).
-    pub(crate) fn new(issuers: Vec<Issuer<J>>, dpop: Option<DpopVerifier>) -> Self {
+    pub(crate) fn new(issuers: Vec<Issuer<J>>, surface: Surface) -> Self {
         let routes = (issuers.len() > 1).then(|| {
             issuers
                 .iter()
@@ -183,15 +186,27 @@ impl<J: WarmKeys> IssuerSet<J> {
             routes,
             max_token_bytes,
             algs,
-            dpop,
+            surface,
         }
     }
 
-    /// The DPoP mode of the verifier (`off` without DPoP).
-    pub(crate) fn dpop_mode(&self) -> crate::dpop::DpopMode {
-        self.dpop
-            .as_ref()
-            .map_or(crate::dpop::DpopMode::Off, |d| d.config().mode())
+    /// The credentials of a request (step 0): the `Authorization` header, else the
+    /// token cookie when one is configured (Bearer; not when DPoP is `required`).
+    pub(crate) fn credentials<'h>(
+        &self,
+        headers: &'h http::HeaderMap,
+    ) -> Result<Option<(Scheme, &'h str)>, AuthError> {
+        let mode = self.surface.dpop_mode();
+        let found = credentials_from_headers(headers, mode)?;
+        match (&self.surface.token_cookie, found) {
+            (Some(name), None)
+                if mode != DpopMode::Required
+                    && !headers.contains_key(http::header::AUTHORIZATION) =>
+            {
+                Ok(token_from_cookies(headers, name)?.map(|token| (Scheme::Bearer, token)))
+            }
+            (_, found) => Ok(found),
+        }
     }
 
     /// The first issuer.

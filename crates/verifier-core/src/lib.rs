@@ -32,6 +32,7 @@ pub mod discovery;
 pub mod dpop;
 mod error;
 mod fetch;
+mod flavour;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -43,7 +44,9 @@ mod mismatch;
 mod profile;
 mod refresh;
 mod request;
+mod requirements;
 mod resource;
+mod surface;
 mod token;
 mod verifier;
 
@@ -56,6 +59,7 @@ pub use config::AudienceMode;
 pub use config::{AuthConfig, AuthConfigBuilder, KeySource, VerifierConfig, MAX_ISSUERS};
 pub use config::{ResourceConfig, ResourceConfigBuilder};
 pub use error::{quote, AuthError, ConfigError, ErrorCode};
+pub use flavour::{AuthenticateFuture, Verifier};
 pub use health::{Health, IssuerHealth};
 pub use issuers::UnknownIssuer;
 #[cfg(feature = "blocking")]
@@ -64,7 +68,9 @@ pub use jwks::{AsyncJwksClient, JwksStats};
 pub use keys::{KeySetError, SigningKey, SkippedKey, MIN_RSA_BITS};
 pub use profile::{typ_matches_at_jwt, AccessTokenProfile};
 pub use request::{Authenticated, DpopConfirmation, RequestParts, Scheme};
+pub use requirements::Requirements;
 pub use resource::{resource_metadata_url, ProtectedResourceMetadata};
+pub use surface::ResourceServer;
 pub use token::decode_unverified;
 #[cfg(feature = "blocking")]
 pub use verifier::JwtVerifier;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use crate::claims::Claims;
+use crate::requirements::Requirements;
 
 /// The parts of a request a verifier reads. The URI is the one the client used: behind
 /// a router that strips a prefix, pass the original URI (DPoP proofs sign it).
@@ -18,8 +19,11 @@ pub struct RequestParts<'a> {
     pub method: &'a Method,
     /// The request URI; its path is matched against a DPoP proof's `htu`.
     pub uri: &'a Uri,
-    /// The request headers (`Authorization`, `DPoP`).
+    /// The request headers (`Authorization`, `DPoP`, and `Cookie` when the verifier
+    /// reads a token cookie).
     pub headers: &'a HeaderMap,
+    /// What this route requires beyond the verifier-wide policy (none by default).
+    pub requirements: Option<&'a Requirements>,
 }
 
 impl<'a> RequestParts<'a> {
@@ -37,7 +41,25 @@ impl<'a> RequestParts<'a> {
             method,
             uri,
             headers,
+            requirements: None,
         }
+    }
+
+    /// Adds a route's requirements, checked after the claims and before a DPoP proof is
+    /// recorded as used.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method, Uri};
+    /// use verifier_core::{RequestParts, Requirements};
+    /// let (method, uri, headers) = (Method::GET, Uri::from_static("/admin"), HeaderMap::new());
+    /// let admin = Requirements::new().scopes(["admin"]);
+    /// let parts = RequestParts::new(&method, &uri, &headers).requiring(&admin);
+    /// assert_eq!(parts.requirements, Some(&admin));
+    /// ```
+    #[must_use]
+    pub fn requiring(mut self, requirements: &'a Requirements) -> Self {
+        self.requirements = Some(requirements);
+        self
     }
 }
 

@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use crate::alg::Algorithm;
-use crate::bearer::credentials_from_headers;
 use crate::claims::Claims;
-use crate::config::{AuthConfig, VerifierConfig};
+use crate::config::{AuthConfig, ResourceConfig, VerifierConfig};
 use crate::dpop::{CheckedProof, DpopVerifier, Presented};
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::health::Health;
@@ -13,6 +12,7 @@ use crate::issuers::{Issuer, IssuerSet, Start, WarmKeys};
 use crate::jwks::{AsyncJwksClient, JwksStats};
 use crate::keys::SigningKey;
 use crate::request::{Authenticated, DpopConfirmation, RequestParts, Scheme};
+use crate::surface::Surface;
 
 fn log_refusal<T>(result: &Result<T, AuthError>) {
     if let Err(err) = result {
@@ -38,6 +38,14 @@ fn check_proof(
         // The DPoP scheme is only read when the verifier has DPoP (credentials parsing).
         (Scheme::Dpop, _, _) => Err(AuthError::new(ErrorCode::MissingToken)),
         _ => Ok(None),
+    }
+}
+
+/// Step 12: the route's requirements, when the request carries some.
+fn check_requirements(request: Option<RequestParts<'_>>, claims: &Claims) -> Result<(), AuthError> {
+    match request.and_then(|r| r.requirements) {
+        Some(requirements) => requirements.check(claims),
+        None => Ok(()),
     }
 }
 
@@ -80,6 +88,7 @@ impl WarmKeys for AsyncJwksClient {
 #[must_use]
 pub struct VerifierBuilder<C> {
     issuers: Vec<AuthConfig>,
+    resource: ResourceConfig,
     client: Option<C>,
     dpop: Option<DpopVerifier>,
 }
@@ -88,6 +97,7 @@ impl<C> VerifierBuilder<C> {
     fn new() -> Self {
         VerifierBuilder {
             issuers: Vec::new(),
+            resource: ResourceConfig::default(),
             client: None,
             dpop: None,
         }
@@ -98,6 +108,27 @@ impl<C> VerifierBuilder<C> {
     /// [`AsyncJwtVerifier::authenticate`]. Without it, only Bearer is accepted.
     pub fn dpop(mut self, dpop: DpopVerifier) -> Self {
         self.dpop = Some(dpop);
+        self
+    }
+
+    /// The API's own settings: its resource identifier and protected-resource metadata
+    /// (served by the integrations, advertised as `resource_metadata` in challenges), the
+    /// MCP preset, the token cookie. [`build`](VerifierBuilder::build) checks the rules
+    /// that span issuers and resource (see [`VerifierConfig::with_resource`]).
+    ///
+    /// ```
+    /// use verifier_core::{AsyncJwtVerifier, AuthConfig, ResourceConfig, ResourceServer};
+    /// let verifier = AsyncJwtVerifier::builder()
+    ///     .issuer(AuthConfig::builder().issuer("https://idp.example.com").audience("https://api.example.com").build()?)
+    ///     .resource(ResourceConfig::builder().resource("https://api.example.com").build()?)
+    ///     .build()?;
+    /// let doc = verifier.resource_metadata().unwrap();
+    /// assert_eq!(doc.path(), "/.well-known/oauth-protected-resource");
+    /// assert_eq!(doc.authorization_servers(), ["https://idp.example.com"]);
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn resource(mut self, resource: ResourceConfig) -> Self {
+        self.resource = resource;
         self
     }
 
@@ -125,13 +156,13 @@ impl VerifierBuilder<reqwest::Client> {
     /// The verifier; a [`ConfigError`] naming `issuers` for none, more than
     /// [`MAX_ISSUERS`](crate::MAX_ISSUERS) or a duplicate.
     pub fn build(self) -> Result<AsyncJwtVerifier, ConfigError> {
-        let config = VerifierConfig::new(self.issuers)?;
+        let config = VerifierConfig::new(self.issuers)?.with_resource(self.resource)?;
         let client = match self.client {
             Some(client) => client,
             None => crate::fetch::async_client()
                 .map_err(|e| ConfigError::new("http_client", format!("could not be built: {e}")))?,
         };
-        Ok(AsyncJwtVerifier::over(config, client, self.dpop))
+        AsyncJwtVerifier::over(config, client, self.dpop)
     }
 }
 
@@ -180,14 +211,14 @@ impl AsyncJwtVerifier {
     /// A verifier over a caller-supplied HTTP client (custom TLS roots, proxy). The
     /// verifier uses it but does not own it: your other clones keep working.
     pub fn with_client(config: AuthConfig, client: reqwest::Client) -> Self {
-        Self::over(config.into(), client, None)
+        Self::over_surface(&config.into(), client, Surface::default())
     }
 
     /// A verifier of every issuer of `config`, sharing one HTTP client of its own.
     pub fn from_config(config: VerifierConfig) -> Result<Self, ConfigError> {
         let client = crate::fetch::async_client()
             .map_err(|e| ConfigError::new("http_client", format!("could not be built: {e}")))?;
-        Ok(Self::over(config, client, None))
+        Self::over(config, client, None)
     }
 
     /// A builder for a verifier of several issuers (and of the DPoP scheme).
@@ -195,15 +226,28 @@ impl AsyncJwtVerifier {
         VerifierBuilder::new()
     }
 
-    fn over(config: VerifierConfig, client: reqwest::Client, dpop: Option<DpopVerifier>) -> Self {
+    fn over(
+        config: VerifierConfig,
+        client: reqwest::Client,
+        dpop: Option<DpopVerifier>,
+    ) -> Result<Self, ConfigError> {
+        let surface = Surface::new(&config, dpop)?;
+        Ok(Self::over_surface(&config, client, surface))
+    }
+
+    fn over_surface(config: &VerifierConfig, client: reqwest::Client, surface: Surface) -> Self {
         let issuers = config
             .issuers()
             .iter()
             .map(|c| Issuer::new(c, AsyncJwksClient::with_client(c, client.clone())))
             .collect();
         AsyncJwtVerifier {
-            set: Arc::new(IssuerSet::new(issuers, dpop)),
+            set: Arc::new(IssuerSet::new(issuers, surface)),
         }
+    }
+
+    pub(crate) fn surface(&self) -> &Surface {
+        &self.set.surface
     }
 
     /// The configuration (of the first issuer, with several).
@@ -265,9 +309,7 @@ impl AsyncJwtVerifier {
         &self,
         request: RequestParts<'_>,
     ) -> Result<Option<Authenticated>, AuthError> {
-        let Some((scheme, token)) =
-            credentials_from_headers(request.headers, self.set.dpop_mode())?
-        else {
+        let Some((scheme, token)) = self.set.credentials(request.headers)? else {
             return Ok(None);
         };
         // The error lands on the challenge of the scheme the client used.
@@ -287,7 +329,7 @@ impl AsyncJwtVerifier {
         request: Option<RequestParts<'_>>,
     ) -> Result<Authenticated, AuthError> {
         let start = self.set.start(raw)?;
-        let proof = check_proof(self.set.dpop.as_ref(), raw, scheme, request)?;
+        let proof = check_proof(self.set.surface.dpop.as_ref(), raw, scheme, request)?;
         let presented = presented(proof.as_ref());
         let (issuer, claims) = match start {
             Start::Cached(issuer, claims) => {
@@ -316,7 +358,8 @@ impl AsyncJwtVerifier {
                 (issuer, claims)
             }
         };
-        let dpop = match (proof, self.set.dpop.as_ref()) {
+        check_requirements(request, &claims)?;
+        let dpop = match (proof, self.set.surface.dpop.as_ref()) {
             (Some(proof), Some(dpop)) => {
                 dpop.check_replay(&proof).await?;
                 Some(confirmation(proof))
@@ -398,7 +441,7 @@ mod blocking {
         /// [`MAX_ISSUERS`](crate::MAX_ISSUERS) or a duplicate. Without a client, each
         /// issuer gets one with its own `jwks_timeout`.
         pub fn build(self) -> Result<JwtVerifier, ConfigError> {
-            let config = VerifierConfig::new(self.issuers)?;
+            let config = VerifierConfig::new(self.issuers)?.with_resource(self.resource)?;
             let dpop = self.dpop;
             match self.client {
                 Some(client) => JwtVerifier::over(config, |_| Ok(client.clone()), dpop),
@@ -450,7 +493,7 @@ mod blocking {
         pub fn with_client(config: AuthConfig, client: reqwest::blocking::Client) -> Self {
             let issuer = Issuer::new(&config, JwksClient::with_client(&config, client));
             JwtVerifier {
-                set: Arc::new(IssuerSet::new(vec![issuer], None)),
+                set: Arc::new(IssuerSet::new(vec![issuer], Surface::default())),
             }
         }
 
@@ -470,13 +513,18 @@ mod blocking {
             client: impl Fn(&AuthConfig) -> Result<reqwest::blocking::Client, ConfigError>,
             dpop: Option<DpopVerifier>,
         ) -> Result<Self, ConfigError> {
+            let surface = Surface::new(&config, dpop)?;
             let mut issuers = Vec::with_capacity(config.issuers().len());
             for c in config.issuers() {
                 issuers.push(Issuer::new(c, JwksClient::with_client(c, client(c)?)));
             }
             Ok(JwtVerifier {
-                set: Arc::new(IssuerSet::new(issuers, dpop)),
+                set: Arc::new(IssuerSet::new(issuers, surface)),
             })
+        }
+
+        pub(crate) fn surface(&self) -> &Surface {
+            &self.set.surface
         }
 
         /// The configuration (of the first issuer, with several).
@@ -518,9 +566,7 @@ mod blocking {
             &self,
             request: RequestParts<'_>,
         ) -> Result<Option<Authenticated>, AuthError> {
-            let Some((scheme, token)) =
-                credentials_from_headers(request.headers, self.set.dpop_mode())?
-            else {
+            let Some((scheme, token)) = self.set.credentials(request.headers)? else {
                 return Ok(None);
             };
             let result = self
@@ -537,7 +583,7 @@ mod blocking {
             request: Option<RequestParts<'_>>,
         ) -> Result<Authenticated, AuthError> {
             let start = self.set.start(raw)?;
-            let proof = check_proof(self.set.dpop.as_ref(), raw, scheme, request)?;
+            let proof = check_proof(self.set.surface.dpop.as_ref(), raw, scheme, request)?;
             let presented = presented(proof.as_ref());
             let (issuer, claims) = match start {
                 Start::Cached(issuer, claims) => {
@@ -565,7 +611,8 @@ mod blocking {
                     (issuer, claims)
                 }
             };
-            let dpop = match (proof, self.set.dpop.as_ref()) {
+            check_requirements(request, &claims)?;
+            let dpop = match (proof, self.set.surface.dpop.as_ref()) {
                 (Some(proof), Some(dpop)) => {
                     dpop.check_replay_blocking(&proof)?;
                     Some(confirmation(proof))

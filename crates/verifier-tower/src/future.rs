@@ -9,9 +9,10 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use verifier_core::{AuthError, AuthenticateFuture, ErrorCode};
+
 use crate::failure::OnFailure;
 use crate::layer::Settings;
-use crate::verifier::VerifyFuture;
 
 pin_project! {
     /// Response future of [`BearerAuth`](crate::BearerAuth): waits for the token
@@ -32,7 +33,7 @@ pin_project! {
         S: Service<Request<ReqBody>>,
     {
         Verifying {
-            verify: VerifyFuture,
+            verify: AuthenticateFuture,
             request: Option<Request<ReqBody>>,
             inner: S,
             settings: Arc<Settings<F>>,
@@ -66,7 +67,7 @@ where
     }
 
     pub(crate) fn verifying(
-        verify: VerifyFuture,
+        verify: AuthenticateFuture,
         request: Request<ReqBody>,
         inner: S,
         settings: Arc<Settings<F>>,
@@ -99,16 +100,25 @@ where
                     inner,
                     settings,
                 } => {
-                    let verified = ready!(verify.as_mut().poll(cx))
-                        .and_then(|claims| settings.check(&claims).map(|()| claims));
-                    match verified {
-                        Ok(claims) => {
-                            let mut request = request.take().expect("polled after completion");
-                            request.extensions_mut().insert(claims);
+                    let verified = ready!(verify.as_mut().poll(cx));
+                    let mut request = request.take().expect("polled after completion");
+                    let refusal = match verified {
+                        Ok(Some(authenticated)) => {
+                            let extensions = request.extensions_mut();
+                            extensions.insert(authenticated.claims.clone());
+                            extensions.insert(authenticated);
+                            None
+                        }
+                        Ok(None) if settings.optional => None,
+                        Ok(None) => Some(AuthError::new(ErrorCode::MissingToken)),
+                        Err(err) => Some(err),
+                    };
+                    match refusal {
+                        None => {
                             let future = inner.call(request);
                             this.state.set(State::Inner { future });
                         }
-                        Err(err) => {
+                        Some(err) => {
                             let response = settings.failure(&err);
                             this.state.set(State::Refused { response: None });
                             return Poll::Ready(Ok(response));

@@ -3,19 +3,17 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use verifier_core::{AuthError, Challenge, Claims};
+use verifier_core::{AuthError, Challenge, Claims, Requirements, Verifier};
 
 use crate::failure::DefaultOnFailure;
 use crate::service::BearerAuth;
-use crate::verifier::Verifier;
 
 /// What a layer and its services share.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings<F> {
     pub(crate) verifier: Verifier,
     pub(crate) challenge: Arc<Challenge>,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) permissions: Vec<String>,
+    pub(crate) requirements: Requirements,
     pub(crate) optional: bool,
     pub(crate) on_failure: F,
 }
@@ -23,13 +21,7 @@ pub(crate) struct Settings<F> {
 impl<F> Settings<F> {
     /// The per-layer requirements, on top of the verifier-wide ones.
     pub(crate) fn check(&self, claims: &Claims) -> Result<(), AuthError> {
-        if !self.scopes.is_empty() {
-            claims.require_scopes(&self.scopes)?;
-        }
-        if !self.permissions.is_empty() {
-            claims.require_permissions(&self.permissions)?;
-        }
-        Ok(())
+        self.requirements.check(claims)
     }
 
     pub(crate) fn failure<B>(&self, error: &AuthError) -> http::Response<B>
@@ -68,12 +60,12 @@ impl BearerAuthLayer<DefaultOnFailure> {
     /// A layer verifying with `verifier` (an [`AsyncJwtVerifier`](verifier_core::AsyncJwtVerifier),
     /// a `JwtVerifier` with feature `blocking`, or a [`Verifier`]).
     pub fn new(verifier: impl Into<Verifier>) -> Self {
+        let verifier = verifier.into();
         BearerAuthLayer {
             settings: Settings {
-                verifier: verifier.into(),
-                challenge: Arc::new(Challenge::bearer(None)),
-                scopes: Vec::new(),
-                permissions: Vec::new(),
+                challenge: Arc::new(Challenge::for_verifier(&verifier, None)),
+                verifier,
+                requirements: Requirements::new(),
                 optional: false,
                 on_failure: DefaultOnFailure,
             },
@@ -115,7 +107,7 @@ impl<F> BearerAuthLayer<F> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        extend_trimmed(&mut self.settings.scopes, scopes);
+        self.settings.requirements = self.settings.requirements.clone().scopes(scopes);
         self
     }
 
@@ -126,7 +118,7 @@ impl<F> BearerAuthLayer<F> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        extend_trimmed(&mut self.settings.permissions, permissions);
+        self.settings.requirements = self.settings.requirements.clone().permissions(permissions);
         self
     }
 
@@ -157,8 +149,7 @@ impl<F> BearerAuthLayer<F> {
         let Settings {
             verifier,
             challenge,
-            scopes,
-            permissions,
+            requirements,
             optional,
             ..
         } = self.settings;
@@ -166,8 +157,7 @@ impl<F> BearerAuthLayer<F> {
             settings: Settings {
                 verifier,
                 challenge,
-                scopes,
-                permissions,
+                requirements,
                 optional,
                 on_failure,
             },
@@ -191,30 +181,17 @@ impl<F> BearerAuthLayer<F> {
 
     /// The per-layer scopes.
     pub fn required_scopes(&self) -> &[String] {
-        &self.settings.scopes
+        self.settings.requirements.required_scopes()
     }
 
     /// The per-layer permissions.
     pub fn required_permissions(&self) -> &[String] {
-        &self.settings.permissions
+        self.settings.requirements.required_permissions()
     }
 
     /// Whether authentication is optional.
     pub fn is_optional(&self) -> bool {
         self.settings.optional
-    }
-}
-
-fn extend_trimmed<I, S>(into: &mut Vec<String>, items: I)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    for item in items {
-        let item = item.as_ref().trim();
-        if !item.is_empty() && !into.iter().any(|have| have == item) {
-            into.push(item.to_owned());
-        }
     }
 }
 

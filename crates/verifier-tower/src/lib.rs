@@ -50,13 +50,13 @@ mod failure;
 mod future;
 mod layer;
 mod service;
-mod verifier;
 
 pub use failure::{DefaultOnFailure, OnFailure};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;
-pub use verifier::Verifier;
+/// Either verifier flavour (moved to the core crate; re-exported here).
+pub use verifier_core::Verifier;
 
 /// The core crate, re-exported.
 pub use verifier_core;

@@ -5,12 +5,11 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use verifier_core::{bearer, AuthError, Claims, ErrorCode};
+use verifier_core::{Claims, RequestParts, Verifier};
 
 use crate::failure::{DefaultOnFailure, OnFailure};
 use crate::future::ResponseFuture;
 use crate::layer::{BearerAuthLayer, Settings};
-use crate::verifier::Verifier;
 
 /// Bearer-token authentication middleware (see [`BearerAuthLayer`] for the settings).
 ///
@@ -134,16 +133,12 @@ where
                 Err(err) => ResponseFuture::refused(settings.failure(&err)),
             };
         }
-        let token = match bearer::bearer_from_headers(req.headers()) {
-            Ok(Some(token)) => token.to_owned(),
-            Ok(None) if settings.optional => return ResponseFuture::inner(self.inner.call(req)),
-            Ok(None) => {
-                let err = AuthError::new(ErrorCode::MissingToken);
-                return ResponseFuture::refused(settings.failure(&err));
-            }
-            Err(err) => return ResponseFuture::refused(settings.failure(&err)),
+        let parts = RequestParts::new(req.method(), req.uri(), req.headers());
+        let parts = match settings.requirements.is_empty() {
+            true => parts,
+            false => parts.requiring(&settings.requirements),
         };
-        let verify = settings.verifier.verify_owned(token);
+        let verify = settings.verifier.authenticate(parts);
         // The clone may not be ready; keep the one that is (tower's usual dance).
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use super::AuthConfig;
+use super::{AuthConfig, ResourceConfig};
+use crate::dpop::{DpopConfig, DpopMode};
 use crate::error::ConfigError;
 
 /// The most issuers one verifier accepts.
@@ -29,18 +30,27 @@ pub const MAX_ISSUERS: usize = 256;
 /// ```
 ///
 /// From a file, either the flat single-issuer form of [`AuthConfig`] or
-/// `{"issuers": [{...}, {...}]}`; from the environment, `OIDC_ISSUERS` (see
-/// [`from_env`](Self::from_env)).
+/// `{"issuers": [{...}, {...}], "resource": {...}}`; from the environment,
+/// `OIDC_ISSUERS` (see [`from_env`](Self::from_env)).
+///
+/// Beside the issuers it holds the API's own settings: its [`ResourceConfig`]
+/// (protected-resource metadata, MCP preset, token cookie) and its DPoP settings
+/// ([`DpopConfig`]; none: only Bearer). The rules that span both (the MCP audience) are
+/// checked by [`with_resource`](Self::with_resource).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct VerifierConfig {
     issuers: Vec<AuthConfig>,
+    resource: ResourceConfig,
+    dpop: Option<DpopConfig>,
 }
 
 impl From<AuthConfig> for VerifierConfig {
     fn from(config: AuthConfig) -> Self {
         VerifierConfig {
             issuers: vec![config],
+            resource: ResourceConfig::default(),
+            dpop: None,
         }
     }
 }
@@ -71,12 +81,65 @@ impl VerifierConfig {
                 ));
             }
         }
-        Ok(VerifierConfig { issuers })
+        Ok(VerifierConfig {
+            issuers,
+            resource: ResourceConfig::default(),
+            dpop: None,
+        })
     }
 
     /// The issuers, in configuration order.
     pub fn issuers(&self) -> &[AuthConfig] {
         &self.issuers
+    }
+
+    /// The API's own settings (default: no resource, no metadata).
+    pub fn resource(&self) -> &ResourceConfig {
+        &self.resource
+    }
+
+    /// The DPoP settings, when DPoP is accepted.
+    pub fn dpop(&self) -> Option<&DpopConfig> {
+        self.dpop.as_ref()
+    }
+
+    /// Sets the API's own settings. With the MCP preset, every issuer's audiences must
+    /// be exactly the resource (SPEC-2 §4.7): a [`ConfigError`] naming `audience`
+    /// otherwise.
+    ///
+    /// ```
+    /// use verifier_core::{AuthConfig, ResourceConfig, VerifierConfig};
+    /// let mcp = ResourceConfig::builder().resource("https://mcp.example.com/mcp").mcp().build()?;
+    /// let issuer = |aud: &str| AuthConfig::builder().issuer("https://idp.example.com").audience(aud).build();
+    /// assert!(VerifierConfig::from(issuer("https://mcp.example.com/mcp")?).with_resource(mcp.clone()).is_ok());
+    /// let err = VerifierConfig::from(issuer("api://other")?).with_resource(mcp).unwrap_err();
+    /// assert_eq!(err.field(), "audience");
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn with_resource(mut self, resource: ResourceConfig) -> Result<Self, ConfigError> {
+        if let (true, Some(id)) = (resource.mcp(), resource.resource()) {
+            for issuer in &self.issuers {
+                if issuer.audiences() != [id] {
+                    return Err(ConfigError::new(
+                        "audience",
+                        format!(
+                            "must be the MCP resource URI {id:?} (issuer {:?} has {:?})",
+                            issuer.issuer(),
+                            issuer.audiences()
+                        ),
+                    ));
+                }
+            }
+        }
+        self.resource = resource;
+        Ok(self)
+    }
+
+    /// Sets the DPoP settings (a mode of `off` is the same as none).
+    #[must_use]
+    pub fn with_dpop(mut self, dpop: DpopConfig) -> Self {
+        self.dpop = (dpop.mode() != DpopMode::Off).then_some(dpop);
+        self
     }
 
     /// Reads the configuration from the environment: `OIDC_ISSUERS` (comma-separated)
@@ -103,6 +166,42 @@ impl VerifierConfig {
     /// # Ok::<(), verifier_core::ConfigError>(())
     /// ```
     pub fn from_env_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let resource = ResourceConfig::from_env_lookup(&lookup)?;
+        // The MCP preset: the audience defaults to the resource; the DPoP base URL to the
+        // resource's origin.
+        let id = resource.resource().map(str::to_owned);
+        let origin = id
+            .as_deref()
+            .and_then(|r| url::Url::parse(r).ok())
+            .map(|u| u.origin().ascii_serialization());
+        let mcp = resource.mcp();
+        let dpop_on = lookup("OIDC_DPOP")
+            .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("off"));
+        let lookup = |name: &str| match name {
+            "OIDC_AUDIENCE" if mcp => lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| id.clone()),
+            "OIDC_PUBLIC_BASE_URL" if dpop_on => lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| origin.clone()),
+            _ => lookup(name),
+        };
+        let dpop = DpopConfig::from_env_lookup(&lookup)?;
+        let config = Self::issuers_from_env(&lookup)?;
+        let config = config
+            .with_resource(resource)
+            .map_err(|e| match e.field() {
+                "audience" => e.renamed("OIDC_AUDIENCE"),
+                _ => e,
+            })?;
+        Ok(config.with_dpop(dpop))
+    }
+
+    /// The issuers of [`from_env_lookup`](Self::from_env_lookup).
+    fn issuers_from_env<F>(lookup: F) -> Result<Self, ConfigError>
     where
         F: Fn(&str) -> Option<String>,
     {
@@ -148,6 +247,8 @@ impl<'de> Deserialize<'de> for VerifierConfig {
         struct Form {
             #[serde(default)]
             issuers: Option<Vec<AuthConfig>>,
+            #[serde(default)]
+            resource: Option<ResourceConfig>,
             #[serde(flatten)]
             rest: serde_json::Map<String, serde_json::Value>,
         }
@@ -159,11 +260,21 @@ impl<'de> Deserialize<'de> for VerifierConfig {
                         "unknown field `{field}` next to `issuers` (per-issuer settings go inside each issuer)"
                     )));
                 }
-                VerifierConfig::new(issuers).map_err(D::Error::custom)
+                let config = VerifierConfig::new(issuers).map_err(D::Error::custom)?;
+                config
+                    .with_resource(form.resource.unwrap_or_default())
+                    .map_err(D::Error::custom)
             }
-            None => AuthConfig::deserialize(serde_json::Value::Object(form.rest))
-                .map(VerifierConfig::from)
-                .map_err(D::Error::custom),
+            None => {
+                if form.resource.is_some() {
+                    return Err(D::Error::custom(
+                        "`resource` goes next to `issuers` (use the {\"issuers\": [...], \"resource\": {...}} form)",
+                    ));
+                }
+                AuthConfig::deserialize(serde_json::Value::Object(form.rest))
+                    .map(VerifierConfig::from)
+                    .map_err(D::Error::custom)
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ config_table! {
     resource_tos_uri:                       Text,  "OIDC_RESOURCE_TOS_URI",          optional;
     resource_signing_alg_values_supported:  Algs,  none,                             optional;
     mcp:                                    Flag,  "OIDC_MCP",                       default false;
+    token_cookie:                           Text,  "OIDC_TOKEN_COOKIE",              optional;
     allow_insecure_http:                    Flag,  "OIDC_ALLOW_INSECURE_HTTP",       default false;
 }
 
@@ -39,7 +40,8 @@ config_table! {
 /// `OIDC_RESOURCE_METADATA_URL`, `OIDC_AUTHORIZATION_SERVERS` (comma-separated),
 /// `OIDC_SCOPES_SUPPORTED` (space-separated), `OIDC_RESOURCE_NAME`,
 /// `OIDC_RESOURCE_DOCUMENTATION`, `OIDC_RESOURCE_POLICY_URI`, `OIDC_RESOURCE_TOS_URI`,
-/// `OIDC_MCP` and `OIDC_ALLOW_INSECURE_HTTP` with [`from_env`](Self::from_env).
+/// `OIDC_MCP`, `OIDC_TOKEN_COOKIE` and `OIDC_ALLOW_INSECURE_HTTP` with
+/// [`from_env`](Self::from_env).
 ///
 /// ```
 /// use verifier_core::ResourceConfig;
@@ -65,6 +67,7 @@ pub struct ResourceConfig {
     resource_tos_uri: Option<Url>,
     resource_signing_alg_values_supported: Vec<Algorithm>,
     mcp: bool,
+    token_cookie: Option<String>,
 }
 
 /// A validated resource identifier and its metadata URL.
@@ -148,6 +151,11 @@ impl ResourceConfig {
     /// Whether the MCP preset is on (SPEC-2 §4.7).
     pub fn mcp(&self) -> bool {
         self.mcp
+    }
+    /// The name of the cookie a token is also read from when a request has no
+    /// `Authorization` header, if set ([`ResourceConfigBuilder::token_cookie`]).
+    pub fn token_cookie(&self) -> Option<&str> {
+        self.token_cookie.as_deref()
     }
 }
 
@@ -253,6 +261,29 @@ impl ResourceConfigBuilder {
         self.fields.mcp = Some(true);
         self
     }
+    /// Also reads the access token from the cookie `name` (`OIDC_TOKEN_COOKIE`), for
+    /// browser-facing services whose pages cannot set an `Authorization` header. Off by
+    /// default. The `Authorization` header wins when both are present; the cookie's token
+    /// is taken as presented with the Bearer scheme (a DPoP-bound token in a cookie is
+    /// `dpop_bound_token`), and not read when DPoP is `required`.
+    ///
+    /// **A cookie is sent by the browser on cross-site requests too: protect every
+    /// state-changing route against CSRF** (`SameSite=Strict` or `Lax` on the cookie, and
+    /// a CSRF token or an `Origin` check for unsafe methods). See docs/security.md.
+    ///
+    /// `name` must be a cookie name (RFC 6265 token characters, at most 256 bytes).
+    ///
+    /// ```
+    /// use verifier_core::ResourceConfig;
+    /// let config = ResourceConfig::builder().token_cookie("access_token").build()?;
+    /// assert_eq!(config.token_cookie(), Some("access_token"));
+    /// assert_eq!(ResourceConfig::builder().token_cookie("a b").build().unwrap_err().field(), "token_cookie");
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn token_cookie(mut self, name: impl Into<String>) -> Self {
+        self.fields.token_cookie = Some(name.into());
+        self
+    }
     /// Allow plain `http` URLs on non-loopback hosts (never in production).
     pub fn allow_insecure_http(mut self, on: bool) -> Self {
         self.fields.allow_insecure_http = Some(on);
@@ -323,6 +354,10 @@ impl ResourceConfigBuilder {
             Some("") => return Err(ConfigError::new("resource_name", "must be non-empty")),
             other => other.map(str::to_owned),
         };
+        let token_cookie = f
+            .token_cookie
+            .map(|name| cookie_name(name.trim()).map(str::to_owned))
+            .transpose()?;
         let mut signing = f.resource_signing_alg_values_supported.unwrap_or_default();
         signing.dedup();
         Ok(ResourceConfig {
@@ -338,7 +373,26 @@ impl ResourceConfigBuilder {
             resource_tos_uri: optional_url("resource_tos_uri", f.resource_tos_uri)?,
             resource_signing_alg_values_supported: signing,
             mcp: f.mcp,
+            token_cookie,
         })
+    }
+}
+
+/// A cookie name: RFC 6265 `token` (RFC 7230 `tchar`s), 1 to 256 bytes.
+fn cookie_name(name: &str) -> Result<&str, ConfigError> {
+    const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~";
+    let ok = !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || TCHAR.contains(&b));
+    if ok {
+        Ok(name)
+    } else {
+        Err(ConfigError::new(
+            "token_cookie",
+            "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~, at most 256 bytes)",
+        ))
     }
 }
 

@@ -63,6 +63,11 @@ pub use redis::{RedisReplayStore, RedisReplayStoreBuilder};
 pub use replay::BlockingReplayStore;
 pub use replay::{InMemoryReplayStore, ReplayError, ReplayFuture, ReplayKey, ReplayStore, Seen};
 
+/// The `DPoP` request header (the proof).
+pub const DPOP: http::HeaderName = http::HeaderName::from_static("dpop");
+/// The `DPoP-Nonce` response header (RFC 9449 §9).
+pub const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
+
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ErrorCode};
 use nonce::NonceCheck;
