@@ -19,6 +19,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod dpop;
+
+pub use dpop::api_proof;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -303,6 +307,11 @@ impl Provider {
         &self.jwks_uri
     }
 
+    /// `token_endpoint` from the discovery document (a DPoP proof's `htu` there).
+    pub fn token_endpoint(&self) -> &str {
+        &self.token_endpoint
+    }
+
     /// The key ids published at startup (RS256 first, then ES256).
     pub fn initial_kids(&self) -> &[String] {
         &self.kids
@@ -355,10 +364,35 @@ impl Provider {
             self.stderr()
         );
         assert_eq!(body["token_type"], "Bearer", "{body}");
-        body["access_token"]
+        let token = body["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("no access_token in {body}"))
-            .to_owned()
+            .to_owned();
+        // DPoP is enabled at the provider: a request without a proof stays unbound.
+        assert!(
+            !tamper::payload(&token).contains_key("cnf"),
+            "a Bearer token carries cnf: {body}"
+        );
+        token
+    }
+
+    /// A `client_credentials` access token for `resource` (RFC 8707), e.g. an MCP
+    /// server's URI `http://127.0.0.1:PORT/mcp`: client `e2e-rs` (RS256), scopes
+    /// `read admin`. The provider accepts [`API_RESOURCE`], [`OTHER_RESOURCE`] and any
+    /// `http://127.0.0.1:PORT/...` resource; the token's `aud` is `resource` exactly.
+    ///
+    /// # Panics
+    ///
+    /// When the provider refuses (`invalid_target` for another resource) or the token's
+    /// `aud` is not `resource`.
+    pub async fn client_credentials_for_resource(&self, resource: &str) -> String {
+        let token = self.token(TestClient::Rs256, resource, "read admin").await;
+        assert_eq!(
+            tamper::payload(&token).get("aud"),
+            Some(&Value::from(resource)),
+            "aud of the token for {resource}"
+        );
+        token
     }
 
     /// Rotates the provider's signing keys: a new RS256 and ES256 key with new kids
