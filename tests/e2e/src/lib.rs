@@ -344,8 +344,26 @@ impl Provider {
     ///
     /// When the provider does not answer 200 with an `access_token`.
     pub async fn token(&self, client: TestClient, resource: &str, scope: &str) -> String {
+        self.token_at(&self.token_endpoint, client, resource, scope)
+            .await
+    }
+
+    /// Like [`Provider::token`], at a token endpoint the caller found itself (e.g. from
+    /// the authorization server metadata an MCP client discovered); it must be this
+    /// provider's (see [`Provider::token_endpoint`]) for the request to succeed.
+    ///
+    /// # Panics
+    ///
+    /// When the endpoint does not answer 200 with an unbound Bearer `access_token`.
+    pub async fn token_at(
+        &self,
+        token_endpoint: &str,
+        client: TestClient,
+        resource: &str,
+        scope: &str,
+    ) -> String {
         let response = http_client()
-            .post(&self.token_endpoint)
+            .post(token_endpoint)
             .basic_auth(client.id(), Some(client.secret()))
             .form(&[
                 ("grant_type", "client_credentials"),
@@ -354,7 +372,7 @@ impl Provider {
             ])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("POST {}: {e}", self.token_endpoint));
+            .unwrap_or_else(|e| panic!("POST {token_endpoint}: {e}"));
         let status = response.status();
         let body: Value = response.json().await.expect("token response JSON");
         assert_eq!(

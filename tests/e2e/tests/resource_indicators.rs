@@ -10,6 +10,13 @@ use e2e_tests::{Provider, TestClient, API_RESOURCE};
 use serde_json::Value;
 use verifier_core::{AsyncJwtVerifier, ErrorCode};
 
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
 fn verifier_for(provider: &Provider, audience: &str) -> AsyncJwtVerifier {
     AsyncJwtVerifier::new(provider.config_for(audience).build().expect("config")).expect("verifier")
 }
@@ -62,8 +69,25 @@ async fn token_for_a_loopback_mcp_resource_has_that_audience() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidAudience, "{err:?}");
 
-    // The ES256 client gets the same audience.
-    let es = provider.token(TestClient::Es256, &mcp, "read").await;
+    // A client that found the token endpoint in the provider's metadata (as an MCP
+    // client does) gets the same audience, here for the ES256 client.
+    let metadata: Value = http_client()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            provider.issuer()
+        ))
+        .send()
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("metadata JSON");
+    let token_endpoint = metadata["token_endpoint"].as_str().expect("token_endpoint");
+    assert_eq!(token_endpoint, provider.token_endpoint());
+    let es = provider
+        .token_at(token_endpoint, TestClient::Es256, &mcp, "read")
+        .await;
+    assert_eq!(tamper::header(&es)["alg"], "ES256");
     let claims = mcp_verifier.verify_access_token(&es).await.expect("ES256");
     assert_eq!(claims.aud(), [mcp.as_str()]);
     drop(listener);
@@ -74,10 +98,7 @@ async fn token_for_a_loopback_mcp_resource_has_that_audience() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_refuses_unknown_resources() {
     let provider = Provider::start().await;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let client = http_client();
     for resource in [
         "https://mcp.example.com/mcp",
         "http://localhost:8080/mcp",
