@@ -19,6 +19,15 @@
 //   https://api.e2e.test/     scopes `read admin`; tokens also carry
 //                             `permissions: ["users:read"]`
 //   https://other.e2e.test/   scopes `read admin` (a different audience)
+//   http://127.0.0.1:P/path   any loopback resource server a test starts (an MCP server
+//                             at `http://127.0.0.1:P/mcp`, say): scopes `read admin`, the
+//                             `aud` is the resource string exactly. Any other resource is
+//                             `invalid_target`.
+//
+// DPoP (RFC 9449): a client that sends a `DPoP` proof (ES256 or EdDSA, `htu` = the token
+// endpoint, `htm` POST) to the token endpoint gets `token_type: DPoP` and an access token
+// bound with `cnf.jkt`; without a proof the token is the usual unbound Bearer token. No
+// server nonces; a proof's `jti` is accepted once.
 //
 // Key rotation: `POST /__e2e/rotate` generates a new key set (new kids), swaps in a new
 // provider instance with it and answers `{"kids": [...]}`; the old keys disappear from
@@ -32,6 +41,19 @@ import Provider, { errors } from 'oidc-provider';
 const API_RESOURCE = 'https://api.e2e.test/';
 const OTHER_RESOURCE = 'https://other.e2e.test/';
 const RESOURCES = new Set([API_RESOURCE, OTHER_RESOURCE]);
+
+/** `http://127.0.0.1:PORT/...` (no query, no fragment, no userinfo): a test's own server. */
+function isLoopbackResource(resource) {
+  let url;
+  try {
+    url = new URL(resource);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.port !== ''
+    && url.username === '' && url.password === '' && url.search === '' && url.hash === ''
+    && !resource.includes('?') && !resource.includes('#');
+}
 
 const CLIENTS = [
   { client_id: 'e2e-rs', client_secret: 'e2e-rs-secret', alg: 'RS256', ttl: 300 },
@@ -80,12 +102,14 @@ function buildProvider(keys) {
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
       revocation: { enabled: false },
+      // Proofs at the token endpoint bind the token (`cnf.jkt`); no proof, no binding.
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => API_RESOURCE,
         useGrantedResource: () => true,
         getResourceServerInfo(_ctx, resourceIndicator, client) {
-          if (!RESOURCES.has(resourceIndicator)) {
+          if (!RESOURCES.has(resourceIndicator) && !isLoopbackResource(resourceIndicator)) {
             throw new errors.InvalidTarget();
           }
           const c = byClient.get(client.clientId);

@@ -19,6 +19,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod dpop;
+
+pub use dpop::api_proof;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -303,6 +307,11 @@ impl Provider {
         &self.jwks_uri
     }
 
+    /// `token_endpoint` from the discovery document (a DPoP proof's `htu` there).
+    pub fn token_endpoint(&self) -> &str {
+        &self.token_endpoint
+    }
+
     /// The key ids published at startup (RS256 first, then ES256).
     pub fn initial_kids(&self) -> &[String] {
         &self.kids
@@ -335,8 +344,26 @@ impl Provider {
     ///
     /// When the provider does not answer 200 with an `access_token`.
     pub async fn token(&self, client: TestClient, resource: &str, scope: &str) -> String {
+        self.token_at(&self.token_endpoint, client, resource, scope)
+            .await
+    }
+
+    /// Like [`Provider::token`], at a token endpoint the caller found itself (e.g. from
+    /// the authorization server metadata an MCP client discovered); it must be this
+    /// provider's (see [`Provider::token_endpoint`]) for the request to succeed.
+    ///
+    /// # Panics
+    ///
+    /// When the endpoint does not answer 200 with an unbound Bearer `access_token`.
+    pub async fn token_at(
+        &self,
+        token_endpoint: &str,
+        client: TestClient,
+        resource: &str,
+        scope: &str,
+    ) -> String {
         let response = http_client()
-            .post(&self.token_endpoint)
+            .post(token_endpoint)
             .basic_auth(client.id(), Some(client.secret()))
             .form(&[
                 ("grant_type", "client_credentials"),
@@ -345,7 +372,7 @@ impl Provider {
             ])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("POST {}: {e}", self.token_endpoint));
+            .unwrap_or_else(|e| panic!("POST {token_endpoint}: {e}"));
         let status = response.status();
         let body: Value = response.json().await.expect("token response JSON");
         assert_eq!(
@@ -355,10 +382,35 @@ impl Provider {
             self.stderr()
         );
         assert_eq!(body["token_type"], "Bearer", "{body}");
-        body["access_token"]
+        let token = body["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("no access_token in {body}"))
-            .to_owned()
+            .to_owned();
+        // DPoP is enabled at the provider: a request without a proof stays unbound.
+        assert!(
+            !tamper::payload(&token).contains_key("cnf"),
+            "a Bearer token carries cnf: {body}"
+        );
+        token
+    }
+
+    /// A `client_credentials` access token for `resource` (RFC 8707), e.g. an MCP
+    /// server's URI `http://127.0.0.1:PORT/mcp`: client `e2e-rs` (RS256), scopes
+    /// `read admin`. The provider accepts [`API_RESOURCE`], [`OTHER_RESOURCE`] and any
+    /// `http://127.0.0.1:PORT/...` resource; the token's `aud` is `resource` exactly.
+    ///
+    /// # Panics
+    ///
+    /// When the provider refuses (`invalid_target` for another resource) or the token's
+    /// `aud` is not `resource`.
+    pub async fn client_credentials_for_resource(&self, resource: &str) -> String {
+        let token = self.token(TestClient::Rs256, resource, "read admin").await;
+        assert_eq!(
+            tamper::payload(&token).get("aud"),
+            Some(&Value::from(resource)),
+            "aud of the token for {resource}"
+        );
+        token
     }
 
     /// Rotates the provider's signing keys: a new RS256 and ES256 key with new kids
