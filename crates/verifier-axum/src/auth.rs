@@ -49,9 +49,10 @@ impl Auth {
     /// State for `verifier` (an `AsyncJwtVerifier`, a `JwtVerifier` with feature
     /// `blocking`, or a [`Verifier`]), without a realm.
     pub fn new(verifier: impl Into<Verifier>) -> Self {
+        let verifier = verifier.into();
         Auth {
-            verifier: verifier.into(),
-            challenge: Arc::new(Challenge::bearer(None)),
+            challenge: Arc::new(Challenge::for_verifier(&verifier, None)),
+            verifier,
         }
     }
 
