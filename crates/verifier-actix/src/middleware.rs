@@ -7,10 +7,14 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::{HttpMessage, ResponseError};
-use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode};
+use verifier_core::{AuthError, Authenticated, Claims as CoreClaims, ErrorCode};
 
-use crate::auth::{Auth, AuthContext};
+use crate::auth::{record, Auth, AuthContext};
+use crate::metadata::{metadata_at, metadata_response};
+use crate::request::to_actix_value;
 
 /// Middleware authenticating every request it wraps; use with `.wrap()` on an `App`, a
 /// `web::scope` or a `web::resource`.
@@ -18,12 +22,27 @@ use crate::auth::{Auth, AuthContext};
 /// On success the verified [`verifier_core::Claims`] go into the request extensions
 /// (`req.extensions().get::<verifier_core::Claims>()`), where the [`Claims`](crate::Claims)
 /// extractor and the [`RequireScopes`](crate::RequireScopes) middleware reuse them
-/// without verifying again. On failure the middleware answers itself with the
-/// [`Auth`]'s error response (400/401/403/503); the wrapped service is not called.
+/// without verifying again, next to the whole [`Authenticated`] (scheme, issuer, DPoP
+/// confirmation). On failure the middleware answers itself with the [`Auth`]'s error
+/// response (400/401/403/503); the wrapped service is not called.
 ///
-/// - [`BearerAuth::required`]: no bearer credentials → 401 `missing_token`.
-/// - [`BearerAuth::optional`]: no bearer credentials → the request goes on without
-///   claims; bad credentials are still refused.
+/// - [`BearerAuth::required`]: no credentials → 401 `missing_token`.
+/// - [`BearerAuth::optional`]: no credentials → the request goes on without claims; bad
+///   credentials are still refused.
+///
+/// # DPoP
+///
+/// When the verifier accepts DPoP, `Authorization: DPoP <token>` with its `DPoP` proof
+/// is checked against the request's method and URI (path and query as the client sent
+/// them; actix scopes do not strip their prefix). When the client's nonce was of the
+/// previous window, the successful response carries a fresh `DPoP-Nonce` header.
+///
+/// # Protected-resource metadata
+///
+/// When the verifier has a resource, `GET` and `HEAD` on exactly its metadata path go
+/// through unauthenticated (to [`resource_metadata`](crate::resource_metadata)'s route),
+/// with or without [`skip_unmatched`](BearerAuth::skip_unmatched); other methods on
+/// that path are answered 405 with `Allow: GET, HEAD`.
 ///
 /// # Unknown paths stay 404
 ///
@@ -147,6 +166,18 @@ where
             skip_unmatched,
         } = self.config.clone();
         Box::pin(async move {
+            // The protected-resource metadata is public: `GET`/`HEAD` reach its route,
+            // other methods are answered 405 here (SPEC-2 §4.5).
+            if let Some(doc) = metadata_at(&auth, req.path()) {
+                if matches!(*req.method(), Method::GET | Method::HEAD) {
+                    return service
+                        .call(req)
+                        .await
+                        .map(ServiceResponse::map_into_left_body);
+                }
+                let response = metadata_response(doc, req.method());
+                return Ok(req.into_response(response).map_into_right_body());
+            }
             if skip_unmatched && !req.resource_map().has_resource(req.match_info().as_str()) {
                 return service
                     .call(req)
@@ -157,24 +188,20 @@ where
             let outcome = match already {
                 // An outer middleware verified the token: only this Auth's extras remain.
                 Some(checked) => checked.map(|()| None),
-                None => match auth.authenticate(req.headers()).await {
+                None => match auth.authenticate_request(req.request()).await {
                     Ok(None) if !optional => Err(AuthError::new(ErrorCode::MissingToken)),
                     other => other,
                 },
             };
             match outcome {
-                Ok(claims) => {
-                    {
-                        let mut ext = req.extensions_mut();
-                        if let Some(claims) = claims {
-                            ext.insert(claims);
-                        }
-                        ext.insert(AuthContext(auth));
+                Ok(authenticated) => {
+                    let nonce = authenticated.as_ref().and_then(next_nonce);
+                    if let Some(authenticated) = authenticated {
+                        record(req.request(), authenticated);
                     }
-                    service
-                        .call(req)
-                        .await
-                        .map(ServiceResponse::map_into_left_body)
+                    req.extensions_mut().insert(AuthContext(auth));
+                    let response = service.call(req).await?;
+                    Ok(with_nonce(response, nonce).map_into_left_body())
                 }
                 Err(err) => {
                     let response = auth.reject(err).error_response();
@@ -183,4 +210,24 @@ where
             }
         })
     }
+}
+
+/// The fresh DPoP nonce to send with a successful response (the client's nonce was of
+/// the previous window), as an actix header value.
+pub(crate) fn next_nonce(authenticated: &Authenticated) -> Option<HeaderValue> {
+    let confirmation = authenticated.dpop.as_ref()?;
+    confirmation.next_nonce.as_ref().and_then(to_actix_value)
+}
+
+/// `response` with `DPoP-Nonce: nonce` when there is one (RFC 9449 §9).
+pub(crate) fn with_nonce<B>(
+    mut response: ServiceResponse<B>,
+    nonce: Option<HeaderValue>,
+) -> ServiceResponse<B> {
+    if let Some(nonce) = nonce {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("dpop-nonce"), nonce);
+    }
+    response
 }
