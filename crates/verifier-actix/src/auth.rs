@@ -330,14 +330,14 @@ impl Auth {
         route: Option<&Requirements>,
     ) -> impl Future<Output = Result<Option<Authenticated>, AuthError>> + 'static {
         let verify = Converted::from_request(req).map(|converted| {
+            let own = &self.inner.requirements;
             let requirements = match route {
-                Some(route) => self
-                    .inner
-                    .requirements
+                Some(route) if own.is_empty() => route.clone(),
+                Some(route) => own
                     .clone()
                     .scopes(route.required_scopes())
                     .permissions(route.required_permissions()),
-                None => self.inner.requirements.clone(),
+                None => own.clone(),
             };
             self.inner
                 .verifier

@@ -22,10 +22,11 @@ const DEFAULT_PATH: &str = "/.well-known/oauth-protected-resource";
 /// - any other method: 405 with `Allow: GET, HEAD`.
 ///
 /// Query strings are ignored; a trailing-slash variant is another path (404 from the
-/// router). A [`BearerAuth`](crate::BearerAuth) wrapping the `App` lets these requests
-/// through without authentication. Without a resource configured there is no document:
-/// the resource answers 404 at `/.well-known/oauth-protected-resource` (and logs a
-/// warning once, when built).
+/// router). A [`BearerAuth`](crate::BearerAuth) (or a
+/// [`RequireScopes`](crate::RequireScopes)) wrapping the `App` lets these requests through
+/// without authentication. Without a resource configured there is no document:
+/// the resource answers 404 at `/.well-known/oauth-protected-resource` (and a warning is
+/// logged when it is built).
 ///
 /// ```
 /// use actix_web::{web, App};

@@ -34,8 +34,10 @@ use crate::request::to_actix_value;
 ///
 /// When the verifier accepts DPoP, `Authorization: DPoP <token>` with its `DPoP` proof
 /// is checked against the request's method and URI (path and query as the client sent
-/// them; actix scopes do not strip their prefix). When the client's nonce was of the
-/// previous window, the successful response carries a fresh `DPoP-Nonce` header.
+/// them; actix scopes do not strip their prefix). A middleware that rewrites the URI
+/// (such as `NormalizePath`) must therefore run after `BearerAuth` (`.wrap()` it first).
+/// When the client's nonce was of the previous window, the successful response carries a
+/// fresh `DPoP-Nonce` header.
 ///
 /// # Protected-resource metadata
 ///

@@ -5,11 +5,13 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::Method;
 use actix_web::{HttpMessage, ResponseError};
 use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode, Requirements};
 
 use crate::auth::{not_configured, record, Auth};
 use crate::error::BearerError;
+use crate::metadata::{metadata_at, metadata_response};
 use crate::middleware::{next_nonce, with_nonce, AuthFuture};
 
 macro_rules! requirement_middleware {
@@ -124,6 +126,17 @@ where
         let requirement = self.requirement.clone();
         Box::pin(async move {
             let auth = Auth::from_request(req.request());
+            // The protected-resource metadata is public (as with `BearerAuth`).
+            if let Some(doc) = auth.as_ref().and_then(|a| metadata_at(a, req.path())) {
+                if matches!(*req.method(), Method::GET | Method::HEAD) {
+                    return service
+                        .call(req)
+                        .await
+                        .map(ServiceResponse::map_into_left_body);
+                }
+                let response = metadata_response(doc, req.method());
+                return Ok(req.into_response(response).map_into_right_body());
+            }
             let checked = req
                 .extensions()
                 .get::<CoreClaims>()

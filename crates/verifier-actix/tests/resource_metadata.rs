@@ -415,3 +415,24 @@ async fn rm10_without_a_resource_headers_are_the_wave_1_bytes() {
     assert_eq!(reply.status, 404);
     srv.stop().await;
 }
+
+/// `RequireScopes` wrapping the whole `App` leaves the document public too.
+#[actix_web::test]
+async fn route_middleware_on_the_app_leaves_the_document_public() {
+    let issuer = TestIssuer::start();
+    let auth = spec_auth(&issuer, Some(REALM));
+    let srv = serve!(move || App::new()
+        .wrap(RequireScopes::new([REQUIRED_SCOPE]))
+        .app_data(auth.clone())
+        .service(resource_metadata(&auth))
+        .route("/me", web::get().to(me)));
+    let reply = get(&srv.url(RESOURCE_METADATA_PATH), &[]).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, expected_document(&issuer, false));
+    let reply = send(Method::POST, &srv.url(RESOURCE_METADATA_PATH), &[]).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+    let reply = get(&srv.url("/me"), &[]).await;
+    assert_eq!(reply.challenges, [Expected::spec().bearer()]);
+    srv.stop().await;
+}
