@@ -82,7 +82,8 @@
 //! | realm | [`Auth::realm`]`("api")` | `realm` |
 //! | whole challenge | [`Auth::challenge`]`(Challenge)` (default [`Challenge::for_verifier`](verifier_core::Challenge::for_verifier)) | `challenge` |
 //! | requirements | [`Auth::require_scopes`], [`Auth::require_permissions`] ([`Requirements`](verifier_core::Requirements)); per route [`RequireScopes`], [`RequirePermissions`] | `require_scopes`, `require_permissions` |
-//! | health | [`Auth::health`], [`Auth::healthcheck`] (= [`Auth::verifier`]`().health()`) | `verifier().health()` |
+//! | health | [`Auth::health`], [`Auth::healthcheck`] (= [`Auth::verifier`]`().health()`) | `health`, `healthcheck` |
+//! | reading them back | [`Auth::realm_name`], [`Auth::challenge_ref`], [`Auth::verifier`] | `realm_name`, `challenge_ref`, `verifier` |
 //!
 //! Every request goes through the core's [`Verifier::authenticate`](verifier_core::Verifier::authenticate);
 //! this crate converts the actix request (method, URI, `Authorization` / `DPoP` /
