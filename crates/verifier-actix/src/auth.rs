@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::http::header::{HeaderMap, HeaderValue as ActixValue, AUTHORIZATION};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use verifier_core::{
     AsyncJwtVerifier, AuthError, Authenticated, Challenge, Claims as CoreClaims, ErrorCode, Health,
@@ -13,7 +13,7 @@ use verifier_core::{
 };
 
 use crate::error::BearerError;
-use crate::request::Converted;
+use crate::request::{to_actix_value, Converted};
 
 /// A custom error response: receives the refusal and the configured challenge.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError, &Challenge) -> HttpResponse + Send + Sync>;
@@ -385,11 +385,18 @@ impl Auth {
 pub(crate) struct AuthContext(pub(crate) Auth);
 
 /// Records a successful authentication in the request extensions: the [`Authenticated`]
-/// and its claims (which the extractors and the middleware reuse).
-pub(crate) fn record(req: &HttpRequest, authenticated: Authenticated) {
+/// and its claims (which the extractors and the middleware reuse). Returns the fresh
+/// DPoP nonce for the response, when the client's nonce was of the previous window.
+pub(crate) fn record(req: &HttpRequest, authenticated: Authenticated) -> Option<ActixValue> {
+    let nonce = authenticated
+        .dpop
+        .as_ref()
+        .and_then(|d| d.next_nonce.as_ref())
+        .and_then(to_actix_value);
     let mut ext = req.extensions_mut();
     ext.insert(authenticated.claims.clone());
     ext.insert(authenticated);
+    nonce
 }
 
 /// The bearer token of an actix request, parsed by [`verifier_core::bearer`].

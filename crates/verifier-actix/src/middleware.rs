@@ -9,12 +9,11 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{HttpMessage, ResponseError};
-use verifier_core::{AuthError, Authenticated, Claims as CoreClaims, ErrorCode};
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode};
 
 use crate::auth::{record, Auth, AuthContext};
 use crate::metadata::{metadata_at, metadata_response};
-use crate::request::to_actix_value;
 
 /// Middleware authenticating every request it wraps; use with `.wrap()` on an `App`, a
 /// `web::scope` or a `web::resource`.
@@ -168,23 +167,11 @@ where
             skip_unmatched,
         } = self.config.clone();
         Box::pin(async move {
-            // The protected-resource metadata is public: `GET`/`HEAD` reach its route,
-            // other methods are answered 405 here (SPEC-2 §4.5).
-            if let Some(doc) = metadata_at(&auth, req.path()) {
-                if matches!(*req.method(), Method::GET | Method::HEAD) {
-                    return service
-                        .call(req)
-                        .await
-                        .map(ServiceResponse::map_into_left_body);
-                }
-                let response = metadata_response(doc, req.method());
-                return Ok(req.into_response(response).map_into_right_body());
+            if let Some(next) = public_document(&auth, &req) {
+                return finish(&service, req, next).await;
             }
             if skip_unmatched && !req.resource_map().has_resource(req.match_info().as_str()) {
-                return service
-                    .call(req)
-                    .await
-                    .map(ServiceResponse::map_into_left_body);
+                return finish(&service, req, Next::Call(None)).await;
             }
             let already = req.extensions().get::<CoreClaims>().map(|c| auth.check(c));
             let outcome = match already {
@@ -195,41 +182,57 @@ where
                     other => other,
                 },
             };
-            match outcome {
+            let next = match outcome {
                 Ok(authenticated) => {
-                    let nonce = authenticated.as_ref().and_then(next_nonce);
-                    if let Some(authenticated) = authenticated {
-                        record(req.request(), authenticated);
-                    }
+                    let nonce = authenticated.map(|a| record(req.request(), a));
                     req.extensions_mut().insert(AuthContext(auth));
-                    let response = service.call(req).await?;
-                    Ok(with_nonce(response, nonce).map_into_left_body())
+                    Next::Call(nonce.flatten())
                 }
-                Err(err) => {
-                    let response = auth.reject(err).error_response();
-                    Ok(req.into_response(response).map_into_right_body())
-                }
-            }
+                Err(err) => Next::Answer(auth.reject(err).error_response()),
+            };
+            finish(&service, req, next).await
         })
     }
 }
 
-/// The fresh DPoP nonce to send with a successful response (the client's nonce was of
-/// the previous window), as an actix header value.
-pub(crate) fn next_nonce(authenticated: &Authenticated) -> Option<HeaderValue> {
-    let confirmation = authenticated.dpop.as_ref()?;
-    confirmation.next_nonce.as_ref().and_then(to_actix_value)
+/// What a middleware does with a request once it has looked at it.
+pub(crate) enum Next {
+    /// Call the wrapped service, and put `DPoP-Nonce` on its response when given.
+    Call(Option<HeaderValue>),
+    /// Answer the request with this response (a refusal, a 405).
+    Answer(HttpResponse),
 }
 
-/// `response` with `DPoP-Nonce: nonce` when there is one (RFC 9449 §9).
-pub(crate) fn with_nonce<B>(
-    mut response: ServiceResponse<B>,
-    nonce: Option<HeaderValue>,
-) -> ServiceResponse<B> {
-    if let Some(nonce) = nonce {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("dpop-nonce"), nonce);
+/// Carries out `next` for `req`.
+pub(crate) async fn finish<S, B>(
+    service: &S,
+    req: ServiceRequest,
+    next: Next,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    match next {
+        Next::Call(nonce) => {
+            let mut response = service.call(req).await?;
+            if let Some(nonce) = nonce {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static("dpop-nonce"), nonce);
+            }
+            Ok(response.map_into_left_body())
+        }
+        Next::Answer(response) => Ok(req.into_response(response).map_into_right_body()),
     }
-    response
+}
+
+/// Requests for the protected-resource metadata, which is public (SPEC-2 §4.5): `GET`
+/// and `HEAD` on its exact path reach its route unauthenticated, other methods are
+/// answered 405 here. `None` for every other request.
+pub(crate) fn public_document(auth: &Auth, req: &ServiceRequest) -> Option<Next> {
+    let doc = metadata_at(auth, req.path())?;
+    Some(match *req.method() {
+        Method::GET | Method::HEAD => Next::Call(None),
+        _ => Next::Answer(metadata_response(doc, req.method())),
+    })
 }

@@ -5,14 +5,12 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::Method;
 use actix_web::{HttpMessage, ResponseError};
 use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode, Requirements};
 
 use crate::auth::{not_configured, record, Auth};
 use crate::error::BearerError;
-use crate::metadata::{metadata_at, metadata_response};
-use crate::middleware::{next_nonce, with_nonce, AuthFuture};
+use crate::middleware::{finish, public_document, AuthFuture, Next};
 
 macro_rules! requirement_middleware {
     ($name:ident, $kind:ident, $what:literal, $code:literal, $example:literal) => {
@@ -127,15 +125,8 @@ where
         Box::pin(async move {
             let auth = Auth::from_request(req.request());
             // The protected-resource metadata is public (as with `BearerAuth`).
-            if let Some(doc) = auth.as_ref().and_then(|a| metadata_at(a, req.path())) {
-                if matches!(*req.method(), Method::GET | Method::HEAD) {
-                    return service
-                        .call(req)
-                        .await
-                        .map(ServiceResponse::map_into_left_body);
-                }
-                let response = metadata_response(doc, req.method());
-                return Ok(req.into_response(response).map_into_right_body());
+            if let Some(next) = auth.as_ref().and_then(|a| public_document(a, &req)) {
+                return finish(&service, req, next).await;
             }
             let checked = req
                 .extensions()
@@ -153,30 +144,23 @@ where
                         .authenticate_with(req.request(), Some(&requirement))
                         .await
                     {
-                        Ok(Some(authenticated)) => {
-                            let nonce = next_nonce(&authenticated);
-                            record(req.request(), authenticated);
-                            Ok(nonce)
-                        }
+                        Ok(Some(authenticated)) => Ok(record(req.request(), authenticated)),
                         Ok(None) => Err(AuthError::new(ErrorCode::MissingToken)),
                         Err(err) => Err(err),
                     }
                 }
             };
-            match outcome {
-                Ok(nonce) => {
-                    let response = service.call(req).await?;
-                    Ok(with_nonce(response, nonce).map_into_left_body())
-                }
+            let next = match outcome {
+                Ok(nonce) => Next::Call(nonce),
                 Err(err) => {
                     let error = match &auth {
                         Some(auth) => auth.reject(err),
                         None => BearerError::new(err),
                     };
-                    let response = error.error_response();
-                    Ok(req.into_response(response).map_into_right_body())
+                    Next::Answer(error.error_response())
                 }
-            }
+            };
+            finish(&service, req, next).await
         })
     }
 }

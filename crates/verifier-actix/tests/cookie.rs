@@ -5,9 +5,8 @@
 #[macro_use]
 mod common;
 
-use actix_web::{web, App, HttpResponse};
 use serde_json::json;
-use verifier_actix::{Auth, BearerAuth, Claims, OptionalClaims, RequireScopes};
+use verifier_actix::Auth;
 use verifier_testkit::TestIssuer;
 
 use common::spec::{get, Setup};
@@ -15,42 +14,18 @@ use common::REALM;
 
 const COOKIE: &str = "access_token";
 
-async fn me(Claims(claims): Claims) -> HttpResponse {
-    HttpResponse::Ok().json(claims)
-}
-
-async fn hello(OptionalClaims(claims): OptionalClaims) -> String {
-    match claims {
-        Some(claims) => format!("hello {}", claims.sub().unwrap_or("?")),
-        None => "hello stranger".to_owned(),
-    }
-}
-
+/// The `Auth` reading the token cookie, behind every kind of protection.
 macro_rules! serve_cookie_app {
     ($issuer:expr) => {{
         let setup = Setup {
             cookie: Some(COOKIE),
             ..Setup::default()
         };
-        let auth = Auth::new(setup.verifier($issuer)).realm(REALM);
-        serve!(move || App::new()
-            .app_data(auth.clone())
-            .route("/me", web::get().to(me))
-            .route("/hello", web::get().to(hello))
-            .service(
-                web::resource("/admin")
-                    .wrap(RequireScopes::new(["admin"]))
-                    .route(web::get().to(me))
-            )
-            .service(
-                web::scope("/mw")
-                    .wrap(BearerAuth::required(auth.clone()))
-                    .route("/me", web::get().to(me))
-            ))
+        serve_routes!(Auth::new(setup.verifier($issuer)).realm(REALM))
     }};
 }
 
-const PATHS: [&str; 4] = ["/me", "/hello", "/admin", "/mw/me"];
+const PATHS: [&str; 4] = ["/me", "/opt", "/admin", "/mw/me"];
 
 fn cookie(value: String) -> (&'static str, String) {
     ("cookie", value)
@@ -77,7 +52,7 @@ async fn a_token_in_the_configured_cookie_authenticates() {
         assert_eq!(reply.status, 401, "{value}");
         assert_eq!(reply.code(), "missing_token");
         assert_eq!(reply.challenges, [r#"Bearer realm="api""#]);
-        let reply = get(&srv.url("/hello"), &[cookie(value)]).await;
+        let reply = get(&srv.url("/opt"), &[cookie(value)]).await;
         assert_eq!(reply.body, "hello stranger");
     }
     // A refused token in the cookie is refused like one in the header.
@@ -125,7 +100,7 @@ async fn the_authorization_header_wins_over_the_cookie() {
         ];
         let reply = get(&srv.url(path), &headers).await;
         match path {
-            "/hello" => assert_eq!(reply.body, "hello stranger"),
+            "/opt" => assert_eq!(reply.body, "hello stranger"),
             _ => assert_eq!(reply.code(), "missing_token", "{path}"),
         }
     }

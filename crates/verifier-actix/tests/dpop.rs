@@ -9,77 +9,14 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, App};
 use serde_json::json;
-use verifier_actix::{Auth, BearerAuth, Claims, OptionalClaims, RequireScopes};
-use verifier_core::{Authenticated, ResourceServer};
-use verifier_testkit::conformance::challenges::{
-    DpopCase, Expected, Mode, PUBLIC_ORIGIN, REALM, REQUIRED_SCOPE,
-};
+use verifier_actix::{Auth, BearerAuth};
+use verifier_core::ResourceServer;
+use verifier_testkit::conformance::challenges::{DpopCase, Expected, Mode, PUBLIC_ORIGIN, REALM};
 use verifier_testkit::{Alg, DpopProof, TestClock, TestIssuer, TestKey};
 
-use common::spec::{authorization, get, Full, Setup};
-
-/// The claims and how they were presented (from the request extensions).
-async fn me(Claims(claims): Claims, req: HttpRequest) -> HttpResponse {
-    let authenticated = req.extensions().get::<Authenticated>().cloned();
-    let authenticated = authenticated.expect("Authenticated next to the claims");
-    assert_eq!(authenticated.claims, claims);
-    HttpResponse::Ok().json(json!({
-        "sub": claims.sub(),
-        "scheme": authenticated.scheme.as_str(),
-        "jkt": authenticated.dpop.map(|d| d.jkt),
-    }))
-}
-
-async fn hello(OptionalClaims(claims): OptionalClaims) -> String {
-    match claims {
-        Some(claims) => format!("hello {}", claims.sub().unwrap_or("?")),
-        None => "hello stranger".to_owned(),
-    }
-}
-
-/// - `/me`: the `Claims` extractor; `/admin`: `RequireScopes(admin)` around it;
-/// - `/mw/me`: `BearerAuth` on a scope; `/mw-admin`: `BearerAuth` with
-///   `Auth::require_scopes(admin)`;
-/// - `/opt`: `OptionalClaims`; `/mw-opt/hello`: optional `BearerAuth`.
-fn routes(auth: Auth) -> impl Fn(&mut web::ServiceConfig) + Clone {
-    move |cfg: &mut web::ServiceConfig| {
-        cfg.route("/me", web::get().to(me))
-            .route("/opt", web::get().to(hello))
-            .service(
-                web::resource("/admin")
-                    .wrap(RequireScopes::new([REQUIRED_SCOPE]))
-                    .route(web::get().to(me)),
-            )
-            .service(
-                web::scope("/mw")
-                    .wrap(BearerAuth::required(auth.clone()))
-                    .route("/me", web::get().to(me)),
-            )
-            .service(
-                web::scope("/mw-admin")
-                    .wrap(BearerAuth::required(
-                        auth.clone().require_scopes([REQUIRED_SCOPE]),
-                    ))
-                    .route("", web::get().to(me)),
-            )
-            .service(
-                web::scope("/mw-opt")
-                    .wrap(BearerAuth::optional(auth.clone()))
-                    .route("/hello", web::get().to(hello)),
-            );
-    }
-}
-
-macro_rules! serve_routes {
-    ($auth:expr) => {{
-        let auth: Auth = $auth;
-        serve!(move || App::new()
-            .app_data(auth.clone())
-            .configure(routes(auth.clone())))
-    }};
-}
+use common::spec::{authorization, get, me, Full, Setup};
 
 /// The extractor and the middleware, for a route with or without the scope requirement.
 fn paths(requires_scope: bool) -> [&'static str; 2] {

@@ -5,9 +5,9 @@
 #[macro_use]
 mod common;
 
-use actix_web::{web, App, HttpResponse};
+use actix_web::{web, App};
 use reqwest::Method;
-use verifier_actix::{resource_metadata, Auth, BearerAuth, Claims, RequireScopes};
+use verifier_actix::{resource_metadata, Auth, BearerAuth, RequireScopes};
 use verifier_testkit::conformance::challenge_parser;
 use verifier_testkit::conformance::challenges::{
     unauthenticated_authorizations, Expected, Mode, ResourceMetadataCase, REALM, REQUIRED_SCOPE,
@@ -15,49 +15,7 @@ use verifier_testkit::conformance::challenges::{
 };
 use verifier_testkit::{Fault, TestIssuer};
 
-use common::spec::{authorization, get, send, Full, Setup};
-
-async fn me(Claims(claims): Claims) -> HttpResponse {
-    HttpResponse::Ok().json(claims)
-}
-
-/// Every way a route can be protected, on one server (`Auth` also in the app data):
-/// - `/me`: the `Claims` extractor;
-/// - `/admin`: `RequireScopes(admin)` around the extractor;
-/// - `/mw/me`: `BearerAuth` on a scope;
-/// - `/mw-admin`: `BearerAuth` with `Auth::require_scopes(admin)`.
-fn routes(auth: Auth) -> impl Fn(&mut web::ServiceConfig) + Clone {
-    move |cfg: &mut web::ServiceConfig| {
-        cfg.service(resource_metadata(&auth))
-            .route("/me", web::get().to(me))
-            .service(
-                web::resource("/admin")
-                    .wrap(RequireScopes::new([REQUIRED_SCOPE]))
-                    .route(web::get().to(me)),
-            )
-            .service(
-                web::scope("/mw")
-                    .wrap(BearerAuth::required(auth.clone()))
-                    .route("/me", web::get().to(me)),
-            )
-            .service(
-                web::scope("/mw-admin")
-                    .wrap(BearerAuth::required(
-                        auth.clone().require_scopes([REQUIRED_SCOPE]),
-                    ))
-                    .route("", web::get().to(me)),
-            );
-    }
-}
-
-macro_rules! serve_routes {
-    ($auth:expr) => {{
-        let auth: Auth = $auth;
-        serve!(move || App::new()
-            .app_data(auth.clone())
-            .configure(routes(auth.clone())))
-    }};
-}
+use common::spec::{authorization, get, me, send, Full, Setup};
 
 const PATHS: [&str; 4] = ["/me", "/admin", "/mw/me", "/mw-admin"];
 const ADMIN_PATHS: [&str; 2] = ["/admin", "/mw-admin"];

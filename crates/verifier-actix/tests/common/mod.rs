@@ -7,6 +7,7 @@ use actix_web::dev::ServerHandle;
 use verifier_core::AuthConfig;
 use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
 
+#[macro_use]
 pub mod spec;
 
 pub const REALM: &str = "api";

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde_json::json;
+use verifier_actix::{resource_metadata, Auth, BearerAuth, Claims, OptionalClaims, RequireScopes};
 use verifier_core::dpop::{DpopConfig, DpopMode, DpopVerifier};
-use verifier_core::{Algorithm, AsyncJwtVerifier, Clock, ResourceConfig};
+use verifier_core::{Algorithm, AsyncJwtVerifier, Authenticated, Clock, ResourceConfig};
 use verifier_testkit::conformance::challenge_parser;
-use verifier_testkit::conformance::challenges::{Mode, PUBLIC_ORIGIN, RESOURCE};
+use verifier_testkit::conformance::challenges::{Mode, PUBLIC_ORIGIN, REQUIRED_SCOPE, RESOURCE};
 use verifier_testkit::TestIssuer;
 
 /// A 32-byte-or-longer nonce secret for the nonce tests.
@@ -149,4 +152,69 @@ pub fn authorization(value: Option<&str>) -> Vec<(&'static str, String)> {
     value
         .map(|v| vec![("authorization", v.to_owned())])
         .unwrap_or_default()
+}
+
+/// The claims and how they were presented (from the request extensions).
+pub async fn me(Claims(claims): Claims, req: HttpRequest) -> HttpResponse {
+    let authenticated = req.extensions().get::<Authenticated>().cloned();
+    let authenticated = authenticated.expect("Authenticated next to the claims");
+    assert_eq!(authenticated.claims, claims);
+    HttpResponse::Ok().json(json!({
+        "sub": claims.sub(),
+        "scheme": authenticated.scheme.as_str(),
+        "jkt": authenticated.dpop.map(|d| d.jkt),
+    }))
+}
+
+pub async fn hello(OptionalClaims(claims): OptionalClaims) -> String {
+    match claims {
+        Some(claims) => format!("hello {}", claims.sub().unwrap_or("?")),
+        None => "hello stranger".to_owned(),
+    }
+}
+
+/// Every way a route can be protected, on one server (`Auth` also in the app data):
+/// - the metadata document (`resource_metadata`);
+/// - `/me`: the `Claims` extractor; `/admin`: `RequireScopes(admin)` around it;
+/// - `/mw/me`: `BearerAuth` on a scope; `/mw-admin`: `BearerAuth` with
+///   `Auth::require_scopes(admin)`;
+/// - `/opt`: `OptionalClaims`; `/mw-opt/hello`: optional `BearerAuth`.
+pub fn routes(auth: Auth) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(resource_metadata(&auth))
+            .route("/me", web::get().to(me))
+            .route("/opt", web::get().to(hello))
+            .service(
+                web::resource("/admin")
+                    .wrap(RequireScopes::new([REQUIRED_SCOPE]))
+                    .route(web::get().to(me)),
+            )
+            .service(
+                web::scope("/mw")
+                    .wrap(BearerAuth::required(auth.clone()))
+                    .route("/me", web::get().to(me)),
+            )
+            .service(
+                web::scope("/mw-admin")
+                    .wrap(BearerAuth::required(
+                        auth.clone().require_scopes([REQUIRED_SCOPE]),
+                    ))
+                    .route("", web::get().to(me)),
+            )
+            .service(
+                web::scope("/mw-opt")
+                    .wrap(BearerAuth::optional(auth.clone()))
+                    .route("/hello", web::get().to(hello)),
+            );
+    }
+}
+
+/// Serves [`routes`] for `$auth`, with the `Auth` in the app data.
+macro_rules! serve_routes {
+    ($auth:expr) => {{
+        let auth: verifier_actix::Auth = $auth;
+        serve!(move || actix_web::App::new()
+            .app_data(auth.clone())
+            .configure(common::spec::routes(auth.clone())))
+    }};
 }
