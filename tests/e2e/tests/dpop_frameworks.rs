@@ -121,6 +121,34 @@ async fn me(axum_claims: verifier_axum::Claims) -> Json<Claims> {
     Json(axum_claims.0)
 }
 
+async fn actix_me(claims: verifier_actix::Claims) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(claims.0)
+}
+
+// DP34 (actix)
+#[actix_web::test]
+async fn dp34_bound_tokens_with_proofs_through_actix() {
+    let provider = Provider::start().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let auth = verifier_actix::Auth::new(verifier(&provider, &base)).realm("api");
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(auth.clone())
+            .route("/me", actix_web::web::get().to(actix_me))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    dp34(&provider, &base, "actix").await;
+    handle.stop(false).await;
+}
+
 // DP34 (axum, tower)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dp34_bound_tokens_with_proofs_through_axum_and_tower() {
