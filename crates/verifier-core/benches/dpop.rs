@@ -9,6 +9,13 @@
 //! Each proof is single-use (replay protection), so every timed request gets a proof
 //! made before its batch; proofs are made per batch so none outlives the 60 s window.
 //! Alternating batches, median of per-round ratios (robust on a loaded machine).
+//!
+//! `dpop --what dpop|raw2|none --iters N` instead runs one plain loop, for instruction
+//! counts (the proofs are made before the loop):
+//! ```text
+//! valgrind --tool=callgrind --toggle-collect='dpop::measured*' \
+//!     --callgrind-out-file=cg.dpop target/release/deps/dpop-<hash> --what dpop --iters 500
+//! ```
 
 mod common;
 
@@ -48,7 +55,42 @@ fn median(mut ratios: Vec<f64>) -> f64 {
     ratios[ratios.len() / 2]
 }
 
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// The loop alone, never inlined, so that a profiler can collect just this function:
+/// `valgrind --tool=callgrind --toggle-collect='dpop::measured*' ...`.
+#[inline(never)]
+fn measured(
+    rt: &tokio::runtime::Runtime,
+    verifier: &AsyncJwtVerifier,
+    requests: &[HeaderMap],
+    raw_two: &dyn Fn(),
+    what: &str,
+) {
+    let (method, uri) = (Method::GET, Uri::from_static("/me"));
+    match what {
+        "none" => {}
+        "raw2" => {
+            for _ in requests {
+                raw_two();
+            }
+        }
+        "dpop" => rt.block_on(async {
+            for h in requests {
+                let parts = RequestParts::new(&method, &uri, h);
+                black_box(verifier.authenticate(parts).await).unwrap();
+            }
+        }),
+        other => panic!("unknown --what {other}"),
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
     let fx = Fixture::new();
     let case = fx.cases.iter().find(|c| c.name == "ES256").unwrap();
     let holder = TestKey::generate(Alg::ES256, "holder");
@@ -113,6 +155,16 @@ fn main() {
         black_box(token_key.verify_sig(&token_input, &token_sig).is_ok());
         black_box(proof_key.verify_sig(&proof_input, &proof_sig).is_ok());
     };
+
+    if let Some(what) = arg(&args, "--what") {
+        let iters: usize = arg(&args, "--iters").map_or(500, |n| n.parse().expect("--iters N"));
+        let requests = proofs(iters);
+        let start = Instant::now();
+        measured(&rt, &verifier, &requests, &raw_two, &what);
+        let ns = start.elapsed().as_nanos() as f64 / iters.max(1) as f64;
+        println!("{what}: {iters} iterations, {ns:.0} ns each");
+        return;
+    }
 
     let mut vs_raw = Vec::new();
     let mut dpop_us = Vec::new();

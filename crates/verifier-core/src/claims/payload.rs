@@ -307,7 +307,7 @@ impl<'de> Visitor<'de> for Pick {
 /// Any JSON value, parsed as `serde_json::Value` parses it (same strings, numbers and
 /// nesting), keeping nothing.
 #[derive(Clone, Copy)]
-struct Skip;
+pub(crate) struct Skip;
 
 impl<'de> DeserializeSeed<'de> for Skip {
     type Value = ();

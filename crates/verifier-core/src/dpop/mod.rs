@@ -40,8 +40,10 @@
 //! ```
 
 mod binding;
+mod borrowed;
 mod config;
 pub(crate) mod htu;
+mod keycache;
 mod nonce;
 pub(crate) mod proof;
 #[cfg(feature = "redis")]
@@ -113,6 +115,8 @@ pub struct DpopVerifier {
     store: Arc<dyn ReplayStore>,
     #[cfg(feature = "blocking")]
     blocking_store: Option<Arc<dyn BlockingReplayStore>>,
+    /// Parsed proof keys of recent clients (bounded).
+    keys: keycache::ProofKeyCache,
 }
 
 impl fmt::Debug for DpopVerifier {
@@ -145,6 +149,7 @@ impl DpopVerifier {
             #[cfg(feature = "blocking")]
             blocking_store: Some(memory.clone()),
             memory: Some(memory),
+            keys: keycache::ProofKeyCache::default(),
         }
     }
 
@@ -206,7 +211,7 @@ impl DpopVerifier {
     ) -> Result<CheckedProof, AuthError> {
         let config = &self.config;
         let compact = proof::proof_field(headers)?;
-        let parsed = proof::parse(compact, &config.algs)?;
+        let parsed = proof::parse_cached(compact, &config.algs, &self.keys)?;
         parsed.check_request(method, uri.path(), &config.base_urls)?;
         let unix_now = self.clock.unix_time();
         parsed.check_fresh(

@@ -1,0 +1,618 @@
+//! One borrowed serde pass over a proof's header and payload: the members the checks read,
+//! nothing else kept, no map built.
+//!
+//! This is the fast path of [`proof::parse_cached`](super::proof::parse_cached); the
+//! map-based [`proof::parse`](super::proof::parse) stays the reference. A pass here only
+//! ever answers "fine, these are the values" or "not sure" (`None`): every refusal, with
+//! its message, comes from the reference. So its acceptance must be within the
+//! reference's, which it is by construction: the top level refuses duplicate names (as
+//! `token::parse_object`), every value is parsed with `serde_json::Value`'s acceptance
+//! ([`Skip`]), nested objects keep the last of repeated names (as `Value`), and a member
+//! counts only when it has the exact JSON type the reference wants. The unit tests of
+//! `proof.rs` compare the two on hostile proofs.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::alg::Algorithm;
+use crate::claims::Skip;
+
+/// A member's value, as far as the checks look at it.
+#[derive(Debug, Default)]
+pub(crate) enum Field<'de> {
+    /// Not there.
+    #[default]
+    Absent,
+    /// A string (borrowed unless it had escapes).
+    Str(Cow<'de, str>),
+    /// A number, as `serde_json::Number::as_f64` reads it.
+    Num(f64),
+    /// Anything else (`null` included).
+    Other,
+}
+
+impl Field<'_> {
+    fn str(&self) -> Option<&str> {
+        match self {
+            Field::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Field<'de> {
+    type Value = Field<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Field<'de>, D::Error> {
+        deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Field<'de>, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Field<'de>, E> {
+        Ok(Field::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Field<'de>, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field<'de>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Field<'de>, E> {
+        Ok(Field::Num(v as f64))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field<'de>, E> {
+        Ok(Field::Num(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Field<'de>, E> {
+        Ok(Field::Num(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Field<'de>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Field<'de>, A::Error> {
+        Skip.visit_map(access)?;
+        Ok(Field::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Field<'de>, A::Error> {
+        Skip.visit_seq(access)?;
+        Ok(Field::Other)
+    }
+}
+
+/// A member name, borrowed unless it had escapes.
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// Reads a top-level JSON object of `bytes` (nothing after it), refusing duplicate names
+/// (sorted once at the end), calling `member` for each name with the value still to read.
+fn top_level<'de, T>(
+    bytes: &'de [u8],
+    out: T,
+    member: fn(&mut T, &str) -> Option<Slot>,
+) -> Option<(T, Vec<Cow<'de, str>>)>
+where
+    T: Slots<'de>,
+{
+    struct Top<T> {
+        out: T,
+        member: fn(&mut T, &str) -> Option<Slot>,
+    }
+    impl<'de, T: Slots<'de>> Visitor<'de> for Top<T> {
+        type Value = (T, Vec<Cow<'de, str>>);
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            let Top { mut out, member } = self;
+            let mut names: Vec<Cow<'de, str>> = Vec::with_capacity(16);
+            while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+                match member(&mut out, &name) {
+                    Some(Slot::Field(i)) => {
+                        *out.field(i) = access.next_value_seed(Field::Absent)?
+                    }
+                    Some(Slot::Jwk) => *out.jwk() = access.next_value_seed(JwkSeed)?,
+                    None => access.next_value_seed(Skip)?,
+                }
+                names.push(name);
+            }
+            names.sort_unstable();
+            if names.windows(2).any(|w| w[0] == w[1]) {
+                return Err(de::Error::custom("duplicate member name"));
+            }
+            Ok((out, names))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = de.deserialize_map(Top { out, member }).ok()?;
+    de.end().ok()?;
+    Some(parsed)
+}
+
+/// Where a member's value goes.
+enum Slot {
+    Field(usize),
+    Jwk,
+}
+
+trait Slots<'de> {
+    fn field(&mut self, i: usize) -> &mut Field<'de>;
+    fn jwk(&mut self) -> &mut JwkField<'de>;
+}
+
+/// The header's `jwk` member.
+#[derive(Debug, Default)]
+pub(crate) enum JwkField<'de> {
+    #[default]
+    Absent,
+    Object(JwkParts<'de>),
+    Other,
+}
+
+/// The members of a `jwk` object that `keys::parse_public_jwk` reads: its result is a
+/// function of these (and the proof's `alg`) alone.
+#[derive(Debug, Default)]
+pub(crate) struct JwkParts<'de> {
+    /// `kty crv x y n e alg`, in that order; the last of repeated names (as `Value`).
+    fields: [Field<'de>; 7],
+    /// A private member (`d p q dp dq qi oth k`) is there.
+    private: bool,
+}
+
+const JWK_MEMBERS: [&str; 7] = ["kty", "crv", "x", "y", "n", "e", "alg"];
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+impl JwkParts<'_> {
+    /// The bytes a cache entry is stored under: `alg`, then for each member of
+    /// [`JWK_MEMBERS`] a tag (absent, string, other) and, for a string, its length and
+    /// bytes. `None` when the key has a private member (never cached: the reference
+    /// refuses it).
+    pub(crate) fn cache_key(&self, alg: Algorithm) -> Option<Vec<u8>> {
+        if self.private {
+            return None;
+        }
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(alg.as_str().as_bytes());
+        out.push(0);
+        for field in &self.fields {
+            match field {
+                Field::Absent => out.push(0),
+                Field::Str(s) => {
+                    out.push(1);
+                    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                    out.extend_from_slice(s.as_bytes());
+                }
+                // Numbers too: parse_public_jwk reads none of these as a number.
+                Field::Num(_) | Field::Other => out.push(2),
+            }
+        }
+        Some(out)
+    }
+}
+
+struct JwkSeed;
+
+impl<'de> DeserializeSeed<'de> for JwkSeed {
+    type Value = JwkField<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<JwkField<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JwkSeed {
+    type Value = JwkField<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_string<E: de::Error>(self, _: String) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<JwkField<'de>, E> {
+        Ok(JwkField::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<JwkField<'de>, A::Error> {
+        Skip.visit_seq(access)?;
+        Ok(JwkField::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<JwkField<'de>, A::Error> {
+        // A nested object: repeated names allowed, the last one wins (as `Value`).
+        let mut parts = JwkParts::default();
+        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+            if let Some(i) = JWK_MEMBERS.iter().position(|m| *m == name) {
+                parts.fields[i] = access.next_value_seed(Field::Absent)?;
+            } else {
+                parts.private |= PRIVATE_MEMBERS.contains(&&*name);
+                access.next_value_seed(Skip)?;
+            }
+        }
+        Ok(JwkField::Object(parts))
+    }
+}
+
+/// What the checks read from a proof's header.
+#[derive(Debug, Default)]
+pub(crate) struct ProofHeader<'de> {
+    /// `typ`, `alg`.
+    fields: [Field<'de>; 2],
+    jwk: JwkField<'de>,
+}
+
+impl<'de> Slots<'de> for ProofHeader<'de> {
+    fn field(&mut self, i: usize) -> &mut Field<'de> {
+        &mut self.fields[i]
+    }
+    fn jwk(&mut self) -> &mut JwkField<'de> {
+        &mut self.jwk
+    }
+}
+
+/// Header members that refuse a proof (the reference's list).
+const FORBIDDEN_HEADERS: [&str; 4] = ["jku", "x5u", "x5c", "crit"];
+
+/// D2-D3 and the shape of D4, when all is well: the proof's `alg` and its key's members.
+/// `None` whenever the reference might refuse the header.
+pub(crate) fn header<'de>(
+    bytes: &'de [u8],
+    dpop_algs: &[Algorithm],
+    is_dpop_typ: fn(&str) -> bool,
+) -> Option<(Algorithm, JwkParts<'de>)> {
+    let member = |_: &mut ProofHeader<'de>, name: &str| match name {
+        "typ" => Some(Slot::Field(0)),
+        "alg" => Some(Slot::Field(1)),
+        "jwk" => Some(Slot::Jwk),
+        _ => None,
+    };
+    let (h, names) = top_level(bytes, ProofHeader::default(), member)?;
+    if names.iter().any(|n| FORBIDDEN_HEADERS.contains(&&**n)) {
+        return None;
+    }
+    let [typ, alg] = &h.fields;
+    if !typ.str().is_some_and(is_dpop_typ) {
+        return None;
+    }
+    let alg = Algorithm::from_name(alg.str()?).filter(|a| dpop_algs.contains(a))?;
+    match h.jwk {
+        JwkField::Object(parts) if !parts.private => Some((alg, parts)),
+        _ => None,
+    }
+}
+
+/// What the checks read from a proof's payload.
+#[derive(Debug, Default)]
+pub(crate) struct ProofClaims<'de> {
+    /// `jti htm htu iat ath nonce`.
+    fields: [Field<'de>; 6],
+    jwk: JwkField<'de>,
+}
+
+impl<'de> Slots<'de> for ProofClaims<'de> {
+    fn field(&mut self, i: usize) -> &mut Field<'de> {
+        &mut self.fields[i]
+    }
+    fn jwk(&mut self) -> &mut JwkField<'de> {
+        &mut self.jwk
+    }
+}
+
+/// The claims D6 wants, when they are all there with their types.
+pub(crate) struct Claims<'de> {
+    pub(crate) jti: Cow<'de, str>,
+    pub(crate) htm: Cow<'de, str>,
+    pub(crate) htu: Cow<'de, str>,
+    pub(crate) iat: f64,
+    pub(crate) ath: Option<Cow<'de, str>>,
+    pub(crate) nonce: Option<Cow<'de, str>>,
+}
+
+/// D6 when all is well (`jti` of 1 to `max_jti` bytes, `htm` and `htu` strings, `iat` a
+/// finite number, `ath` and `nonce` absent or strings); `None` whenever the reference
+/// might refuse the payload.
+pub(crate) fn claims(bytes: &[u8], max_jti: usize) -> Option<Claims<'_>> {
+    fn optional(f: Field<'_>) -> Option<Option<Cow<'_, str>>> {
+        match f {
+            Field::Absent => Some(None),
+            Field::Str(s) => Some(Some(s)),
+            _ => None,
+        }
+    }
+    let member = |_: &mut ProofClaims<'_>, name: &str| {
+        ["jti", "htm", "htu", "iat", "ath", "nonce"]
+            .iter()
+            .position(|m| *m == name)
+            .map(Slot::Field)
+    };
+    let (c, _) = top_level(bytes, ProofClaims::default(), member)?;
+    let [jti, htm, htu, iat, ath, nonce] = c.fields;
+    let (Field::Str(jti), Field::Str(htm), Field::Str(htu), Field::Num(iat)) = (jti, htm, htu, iat)
+    else {
+        return None;
+    };
+    if jti.is_empty() || jti.len() > max_jti || !iat.is_finite() {
+        return None;
+    }
+    Some(Claims {
+        jti,
+        htm,
+        htu,
+        iat,
+        ath: optional(ath)?,
+        nonce: optional(nonce)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path against the reference on hostile proofs: same outcome, same values,
+    //! same refusal (code, message, detail), with the key cache cold and warm.
+
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    use super::super::keycache::ProofKeyCache;
+    use super::super::proof::{parse, parse_cached, ParsedProof};
+    use crate::alg::Algorithm;
+    use crate::error::AuthError;
+
+    struct Signer {
+        pair: EcdsaKeyPair,
+        rng: SystemRandom,
+        x: String,
+        y: String,
+    }
+
+    impl Signer {
+        fn new() -> Signer {
+            let rng = SystemRandom::new();
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+            let pair =
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+            let point = pair.public_key().as_ref().to_vec();
+            Signer {
+                x: URL_SAFE_NO_PAD.encode(&point[1..33]),
+                y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+                pair,
+                rng,
+            }
+        }
+
+        fn sign(&self, header: &str, payload: &str) -> String {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header),
+                URL_SAFE_NO_PAD.encode(payload)
+            );
+            let sig = self.pair.sign(&self.rng, input.as_bytes()).unwrap();
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+        }
+    }
+
+    type Outcome = Result<
+        (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        ),
+        String,
+    >;
+
+    fn outcome(r: Result<ParsedProof, AuthError>) -> Outcome {
+        match r {
+            Ok(p) => Ok((
+                p.jkt,
+                p.jti,
+                p.htm,
+                p.htu,
+                p.iat.to_string(),
+                p.ath,
+                p.nonce,
+            )),
+            Err(e) => Err(format!(
+                "{} {} {}",
+                e.code().as_str(),
+                e.message(),
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )),
+        }
+    }
+
+    fn compare(cache: &ProofKeyCache, compact: &str, algs: &[Algorithm]) -> bool {
+        let reference = outcome(parse(compact, algs));
+        for round in 0..2 {
+            let fast = outcome(parse_cached(compact, algs, cache));
+            assert_eq!(fast, reference, "round {round}: {compact}");
+        }
+        reference.is_ok()
+    }
+
+    const PAYLOAD: &str = r#"{"jti":"j-1","htm":"GET","htu":"https://api.example.com/me","iat":1700000000,"ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"}"#;
+
+    #[test]
+    fn same_outcome_as_the_reference() {
+        let s = Signer::new();
+        let other = Signer::new();
+        let (x, y) = (s.x.as_str(), s.y.as_str());
+        let jwk = format!(r#"{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}"}}"#);
+        let long = "a".repeat(1500);
+        let headers = [
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"application/DPoP+JWT","alg":"ES256","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop\u002bjwt","alg":"ES\u0032\u00356","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"t\u0079p":"x"}}"#),
+            format!(r#"{{"typ":"JWT","alg":"ES256","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":null,"alg":"ES256","jwk":{jwk}}}"#),
+            format!(r#"{{"alg":"ES256","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"RS256","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"none","jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":["ES256"],"jwk":{jwk}}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"jku":"https://x"}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"x5c":[]}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"cri\u0074":[]}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":"{x}"}}"#),
+            r#"{"typ":"dpop+jwt","alg":"ES256"}"#.to_owned(),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"n":{{"a":1,"a":[1e5,-0,true,null]}}}}"#
+            ),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"n":1e999}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"n":"\ud800"}}"#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}} x"#),
+            format!(r#" {{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}} "#),
+            format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk},"pad":"{long}"}}"#),
+            format!(r#"[{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}]"#),
+            // The key's members: repeated (the last wins), escaped, extra, private.
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"AAAA","x":"{x}","y":"{y}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}","x":"AAAA","y":"{y}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","\u0078":"{x}","y":"{y}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P\u002d256","x":"{x}","y":"{y}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}","kid":"k","use":"sig","n":5,"e":null}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}","alg":"ES256"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}","alg":"ES384"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}","d":"AAAA"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}","\u0064":1}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{x}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-384","x":"{x}","y":"{y}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"OKP","crv":"P-256","x":"{x}","y":"{y}"}}}}"#
+            ),
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{y}","y":"{x}"}}}}"#
+            ),
+            // Another client's key: signature refused, and its key never cached.
+            format!(
+                r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}}}"#,
+                other.x, other.y
+            ),
+        ];
+        let payloads = [
+            PAYLOAD.to_owned(),
+            r#"{"jti":"j","htm":"POST","htu":"https://a/b?c#d","iat":1.5e9,"nonce":"n-1"}"#.to_owned(),
+            r#"{"jti":"j\u00e9","htm":"G\u0045T","htu":"h","iat":-3,"ath":"a","x":{"y":[1,{"z":null}]}}"#.to_owned(),
+            r#"{"jti":"j","jti":"j","htm":"GET","htu":"h","iat":1}"#.to_owned(),
+            r#"{"jti":"j","j\u0074i":"k","htm":"GET","htu":"h","iat":1}"#.to_owned(),
+            r#"{"jti":"","htm":"GET","htu":"h","iat":1}"#.to_owned(),
+            format!(r#"{{"jti":"{}","htm":"GET","htu":"h","iat":1}}"#, "j".repeat(256)),
+            format!(r#"{{"jti":"{}","htm":"GET","htu":"h","iat":1}}"#, "j".repeat(257)),
+            format!(r#"{{"jti":"j","htm":"GET","htu":"h","iat":1,"pad":"{long}"}}"#),
+            r#"{"jti":5,"htm":"GET","htu":"h","iat":1}"#.to_owned(),
+            r#"{"htm":"GET","htu":"h","iat":1}"#.to_owned(),
+            r#"{"jti":"j","htm":null,"htu":"h","iat":1}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","iat":1}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":"1"}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h"}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":1e999}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":18446744073709551615}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":1,"ath":null}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":1,"nonce":7}"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":1} 1"#.to_owned(),
+            r#"["jti"]"#.to_owned(),
+            r#"{"jti":"j","htm":"GET","htu":"h","iat":1,"x":"\udc00"}"#.to_owned(),
+        ];
+        let algs = [Algorithm::ES256, Algorithm::EdDSA];
+        let cache = ProofKeyCache::default();
+        let mut accepted = 0;
+        for header in &headers {
+            accepted += usize::from(compare(&cache, &s.sign(header, PAYLOAD), &algs));
+        }
+        for payload in &payloads {
+            accepted += usize::from(compare(&cache, &s.sign(&headers[0], payload), &algs));
+        }
+        // Proofs that are not three good segments.
+        let good = s.sign(&headers[0], PAYLOAD);
+        let (input, sig) = good.rsplit_once('.').unwrap();
+        for bad in [
+            format!("{input}.{}", &sig[1..]),
+            format!("{input}.A{sig}"),
+            format!("{input}."),
+            format!("x{good}"),
+            input.to_string(),
+        ] {
+            accepted += usize::from(compare(&cache, &bad, &algs));
+        }
+        assert!(accepted >= 12, "{accepted}");
+        // Only the keys that verified a proof were kept: the signer's, in its forms.
+        assert!(cache.len() >= 1 && cache.len() <= 8, "{}", cache.len());
+        // With ES256 not allowed, a cached key does not help.
+        compare(&cache, &good, &[Algorithm::EdDSA]);
+    }
+}
