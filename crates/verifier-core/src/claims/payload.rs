@@ -64,6 +64,9 @@ pub(crate) struct Registered {
     pub(crate) token_use: Val,
     /// Only whether it is there (the binding check reads the map when it is).
     pub(crate) cnf: Val,
+    /// `cnf.jkt` when `cnf` is an object whose only member name is `jkt` and whose
+    /// (last) `jkt` is a string: the one binding the check can confirm without the map.
+    pub(crate) cnf_jkt: Option<Span>,
 }
 
 /// A payload that passed step 7.
@@ -226,7 +229,12 @@ impl<'de> Visitor<'de> for TopLevel {
                 "client_id" => Some(&mut reg.client_id),
                 "azp" => Some(&mut reg.azp),
                 "token_use" => Some(&mut reg.token_use),
-                "cnf" => Some(&mut reg.cnf),
+                "cnf" => {
+                    (reg.cnf, reg.cnf_jkt) =
+                        access.next_value_seed(CnfPick(Pick { base: self.base }))?;
+                    names.push(name);
+                    continue;
+                }
                 _ => None,
             };
             match slot {
@@ -301,6 +309,69 @@ impl<'de> Visitor<'de> for Pick {
             items.push(item);
         }
         Ok(Val::Arr(items))
+    }
+}
+
+/// `cnf`: as [`Pick`] reads it, and its `jkt` when that is all it holds (see
+/// [`Registered::cnf_jkt`]).
+#[derive(Clone, Copy)]
+struct CnfPick(Pick);
+
+impl<'de> DeserializeSeed<'de> for CnfPick {
+    type Value = (Val, Option<Span>);
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CnfPick {
+    type Value = (Val, Option<Span>);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok((self.0.visit_borrowed_str(v)?, None))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.0.visit_str(v)?, None))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok((self.0.visit_string(v)?, None))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok((self.0.visit_bool(v)?, None))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok((self.0.visit_i64(v)?, None))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok((self.0.visit_u64(v)?, None))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok((self.0.visit_f64(v)?, None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok((self.0.visit_unit()?, None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        Ok((self.0.visit_seq(access)?, None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        // A nested object: repeated names allowed, the last one wins (as `Value`).
+        let (mut jkt, mut only_jkt) = (None, true);
+        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+            if name == "jkt" {
+                jkt = Some(access.next_value_seed(self.0)?);
+            } else {
+                only_jkt = false;
+                access.next_value_seed(Skip)?;
+            }
+        }
+        let jkt = match (only_jkt, jkt) {
+            (true, Some(Val::Str(span))) => Some(span),
+            _ => None,
+        };
+        Ok((Val::Other, jkt))
     }
 }
 

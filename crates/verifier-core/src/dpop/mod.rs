@@ -56,6 +56,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde_json::{Map, Value};
 
+pub(crate) use binding::same_jkt;
 pub use binding::{check_token_binding, Presented};
 pub use config::{DpopConfig, DpopConfigBuilder, DpopMode};
 pub use nonce::MIN_SECRET_LEN as MIN_NONCE_SECRET_LEN;
