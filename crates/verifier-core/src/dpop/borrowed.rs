@@ -154,7 +154,9 @@ where
             Ok((out, names))
         }
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check, then a `str` reader (no check per string): the same acceptance
+    // as reading the bytes (see `Payload::parse`).
+    let mut de = serde_json::Deserializer::from_str(std::str::from_utf8(bytes).ok()?);
     let parsed = de.deserialize_map(Top { out, member }).ok()?;
     de.end().ok()?;
     Some(parsed)
