@@ -16,8 +16,10 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::proof::FORBIDDEN_HEADERS;
 use crate::alg::Algorithm;
 use crate::claims::Skip;
+use crate::keys::PRIVATE_MEMBERS;
 
 /// A member's value, as far as the checks look at it.
 #[derive(Debug, Default)]
@@ -192,8 +194,8 @@ pub(crate) struct JwkParts<'de> {
     private: bool,
 }
 
+/// Every member `keys::parse_public_jwk` reads besides the private ones (keep in step).
 const JWK_MEMBERS: [&str; 7] = ["kty", "crv", "x", "y", "n", "e", "alg"];
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 impl JwkParts<'_> {
     /// The bytes a cache entry is stored under: `alg`, then for each member of
@@ -296,9 +298,6 @@ impl<'de> Slots<'de> for ProofHeader<'de> {
         &mut self.jwk
     }
 }
-
-/// Header members that refuse a proof (the reference's list).
-const FORBIDDEN_HEADERS: [&str; 4] = ["jku", "x5u", "x5c", "crit"];
 
 /// D2-D3 and the shape of D4, when all is well: the proof's `alg` and its key's members.
 /// `None` whenever the reference might refuse the header.

@@ -28,7 +28,7 @@ pub(crate) const MAX_PROOF_BYTES: usize = 8 * 1024;
 const MAX_JTI_BYTES: usize = 256;
 /// Header members that would locate or constrain key material, or demand processing we
 /// do not do (D2).
-const FORBIDDEN_HEADERS: [&str; 4] = ["jku", "x5u", "x5c", "crit"];
+pub(super) const FORBIDDEN_HEADERS: [&str; 4] = ["jku", "x5u", "x5c", "crit"];
 
 pub(crate) const MSG_MISSING: &str = "Missing DPoP proof";
 pub(crate) const MSG_MULTIPLE: &str = "Multiple DPoP proofs";
