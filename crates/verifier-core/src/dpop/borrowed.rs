@@ -616,4 +616,87 @@ mod tests {
         // With ES256 not allowed, a cached key does not help.
         compare(&cache, &good, &[Algorithm::EdDSA]);
     }
+
+    /// Members a proof may have: the ones the checks read, in good and bad forms, and
+    /// others, so random objects mix them (duplicates included).
+    fn member_pool(x: &str, y: &str) -> Vec<String> {
+        let jwk =
+            |extra: &str| format!(r#"{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}"{extra}}}"#);
+        vec![
+            r#""typ":"dpop+jwt""#.to_owned(),
+            r#""typ":"DPoP+jwt""#.to_owned(),
+            r#""typ":"jwt""#.to_owned(),
+            r#""typ":1"#.to_owned(),
+            r#""alg":"ES256""#.to_owned(),
+            r#""alg":"ES\u0032\u00356""#.to_owned(),
+            r#""alg":"RS256""#.to_owned(),
+            r#""alg":null"#.to_owned(),
+            format!(r#""jwk":{}"#, jwk("")),
+            format!(r#""jwk":{}"#, jwk(r#","x":"AAAA""#)),
+            format!(r#""jwk":{}"#, jwk(r#","alg":"ES256""#)),
+            format!(r#""jwk":{}"#, jwk(r#","alg":"EdDSA""#)),
+            format!(r#""jwk":{}"#, jwk(r#","k":"AAAA""#)),
+            format!(r#""jwk":{}"#, jwk(r#","kid":[1,{"a":2,"a":3}]"#)),
+            format!(r#""jwk":{}"#, jwk(r#","e":1e999"#)),
+            r#""jwk":[]"#.to_owned(),
+            r#""jku":"https://x""#.to_owned(),
+            r#""x5\u0063":[]"#.to_owned(),
+            r#""jti":"j-1""#.to_owned(),
+            r#""jti":"""#.to_owned(),
+            r#""j\u0074i":"j-2""#.to_owned(),
+            r#""htm":"GET""#.to_owned(),
+            r#""htm":["GET"]"#.to_owned(),
+            r#""htu":"https://api.example.com/me""#.to_owned(),
+            r#""iat":1700000000"#.to_owned(),
+            r#""iat":1.7e9"#.to_owned(),
+            r#""iat":"1700000000""#.to_owned(),
+            r#""iat":1e999"#.to_owned(),
+            r#""ath":"abc""#.to_owned(),
+            r#""ath":null"#.to_owned(),
+            r#""nonce":"n""#.to_owned(),
+            r#""nonce":false"#.to_owned(),
+            r#""other":{"n":-0.0,"s":"\ud83d\ude00"}"#.to_owned(),
+            r#""other":"\ud800""#.to_owned(),
+            r#""\u00e9":"é""#.to_owned(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(1000))]
+
+        /// Random headers and payloads drawn from the pool: the fast path and the
+        /// reference agree on every one.
+        #[test]
+        fn random_proofs_agree(
+            good_header in proptest::bool::weighted(0.8),
+            header in proptest::collection::vec(0..35usize, 0..4),
+            good_payload in proptest::bool::weighted(0.8),
+            payload in proptest::collection::vec(0..35usize, 0..4),
+        ) {
+            use std::sync::OnceLock;
+            static SIGNER: OnceLock<Signer> = OnceLock::new();
+            static CACHE: OnceLock<ProofKeyCache> = OnceLock::new();
+            let s = SIGNER.get_or_init(Signer::new);
+            let pool = member_pool(&s.x, &s.y);
+            // A good object (members 0, 4, 8 / 18, 21, 23, 24) with random members mixed in.
+            let object = |good: bool, base: &[usize], picks: &[usize]| {
+                let mut members: Vec<&str> = Vec::new();
+                for (n, &i) in picks.iter().enumerate() {
+                    if good && n < base.len() {
+                        members.push(&pool[base[n]]);
+                    }
+                    members.push(&pool[i]);
+                }
+                if good {
+                    members.extend(base.iter().skip(picks.len()).map(|&i| pool[i].as_str()));
+                }
+                format!("{{{}}}", members.join(","))
+            };
+            let compact = s.sign(
+                &object(good_header, &[0, 4, 8], &header),
+                &object(good_payload, &[18, 21, 23, 24], &payload),
+            );
+            compare(CACHE.get_or_init(ProofKeyCache::default), &compact, &[Algorithm::ES256]);
+        }
+    }
 }
