@@ -458,13 +458,17 @@ fn public_material(jwk: &Map<String, Value>) -> Result<(KeyFamily, Vec<u8>, usiz
 
 /// JWK members that carry private or symmetric key material (RFC 7518 §6.2.2, §6.3.2,
 /// §6.4): a public key presented with any of them is refused.
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+pub(crate) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// The RFC 7638 SHA-256 thumbprint of a JWK, base64url without padding.
 pub(crate) type Thumbprint = String;
 
 /// A public JWK carried by a DPoP proof (RFC 9449 §4.2) → a key that verifies `alg`,
 /// and its RFC 7638 thumbprint.
+///
+/// The DPoP proof-key cache is keyed on the members this reads (`kty crv x y n e alg`, see
+/// `dpop::borrowed::JWK_MEMBERS`) and the presence of a private member: reading another
+/// member here means adding it there.
 ///
 /// Stricter than key-set parsing: no `kid` is needed, but private members (`d p q dp dq
 /// qi oth k`) refuse the key, RSA must be at least 2048 bits whatever the configuration,

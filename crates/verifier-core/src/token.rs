@@ -222,7 +222,10 @@ impl<'de> Deserialize<'de> for Member<'de> {
 }
 
 fn parse_header(bytes: &[u8]) -> Result<Header<'_>, AuthError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check, then a `str` reader (no check per string): the same acceptance
+    // as reading the bytes (see `Payload::parse`).
+    let text = std::str::from_utf8(bytes).map_err(|e| malformed().with_source(e))?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let header = Header::deserialize(&mut de).map_err(|e| malformed().with_source(e))?;
     de.end().map_err(|e| malformed().with_source(e))?;
     Ok(header)

@@ -10,7 +10,7 @@ use crate::error::{AuthError, ErrorCode};
 
 use super::payload::{Payload, Val};
 use super::{require, validate_map, Claims};
-use crate::dpop::{check_token_binding, Presented};
+use crate::dpop::{check_token_binding, same_jkt, Presented};
 use crate::profile::AccessTokenProfile;
 
 /// A time claim must be a JSON number (numeric strings and other shapes are refused).
@@ -178,9 +178,16 @@ pub(crate) fn validate(
     token_use_ok(p, config)?;
     client_allowed(p, config)?;
     // Step 11b (SPEC-2 §5.5, §5.6): the binding, read from the map only when there is one
-    // (or a DPoP proof needs one).
+    // (or a DPoP proof needs one). The usual DPoP success, `cnf` holding just a `jkt`
+    // equal to the proof key's thumbprint, is confirmed without building the map.
     if !matches!(reg.cnf, Val::Absent) || matches!(presented, Presented::Dpop { .. }) {
-        check_token_binding(p.map(), presented, config.allow_unverified_token_binding())?;
+        let confirmed = match (presented, &reg.cnf_jkt) {
+            (Presented::Dpop { jkt }, Some(span)) => same_jkt(p.str(span), jkt),
+            _ => false,
+        };
+        if !confirmed {
+            check_token_binding(p.map(), presented, config.allow_unverified_token_binding())?;
+        }
     }
     if !config.required_scopes().is_empty() {
         require(
@@ -223,4 +230,78 @@ fn profile_claims(p: &Payload, iat_present: bool) -> Result<(), AuthError> {
         return Err(AuthError::missing_claim("iat"));
     }
     string("jti", &reg.jti)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The binding step (11b) on the borrowed pass against the map-based reference, for
+    //! every shape of `cnf` and every presentation (the property tests present Bearer).
+
+    use super::*;
+    use crate::config::AuthConfig;
+
+    const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
+    fn outcome(r: Result<(), AuthError>) -> Result<(), String> {
+        r.map_err(|e| format!("{} {}", e.code().as_str(), e.message()))
+    }
+
+    #[test]
+    fn binding_agrees_with_the_reference() {
+        let cnfs = [
+            None,
+            Some("null".to_owned()),
+            Some("5".to_owned()),
+            Some(format!("\"{JKT}\"")),
+            Some("[]".to_owned()),
+            Some("{}".to_owned()),
+            Some(format!(r#"{{"jkt":"{JKT}"}}"#)),
+            Some(r#"{"jkt":"other"}"#.to_owned()),
+            Some(r#"{"jkt":""}"#.to_owned()),
+            Some(format!(r#"{{"jkt":"{JKT}","jkt":"other"}}"#)),
+            Some(format!(r#"{{"jkt":"other","jkt":"{JKT}"}}"#)),
+            Some(format!(r#"{{"jkt":"{JKT}","x5t#S256":"a"}}"#)),
+            Some(format!(r#"{{"x5t#S256":"a","jkt":"{JKT}"}}"#)),
+            Some(r#"{"x5t#S256":"a"}"#.to_owned()),
+            Some(r#"{"jkt":5}"#.to_owned()),
+            Some(format!(r#"{{"jkt":["{JKT}"]}}"#)),
+            Some(r#"{"jkt":null}"#.to_owned()),
+            Some(format!(r#"{{"j\u006bt":"{JKT}"}}"#)),
+            Some(format!(r#"{{"jkt":"\u0030{}"}}"#, &JKT[1..])),
+            Some(format!(r#"{{"jkt":"{JKT}","jkt":{{"a":[1]}}}}"#)),
+        ];
+        let presented = [
+            Presented::Bearer,
+            Presented::Dpop { jkt: JKT },
+            Presented::Dpop { jkt: "other" },
+            Presented::Dpop { jkt: "" },
+        ];
+        let mut confirmed = 0;
+        for allow in [false, true] {
+            let config = AuthConfig::builder()
+                .issuer("https://issuer.example")
+                .audience("api")
+                .allow_unverified_token_binding(allow)
+                .build()
+                .unwrap();
+            for cnf in &cnfs {
+                let cnf = cnf
+                    .as_ref()
+                    .map(|c| format!(r#","cnf":{c}"#))
+                    .unwrap_or_default();
+                let json = format!(
+                    r#"{{"iss":"https://issuer.example","aud":"api","exp":2000000000{cnf}}}"#
+                );
+                let payload = Payload::parse(json.clone().into_bytes()).unwrap();
+                for p in presented {
+                    let fast = outcome(validate(&payload, &config, 1e9, p));
+                    let map = crate::token::parse_object(json.as_bytes()).unwrap();
+                    let reference = outcome(validate_map(&map, &config, 1e9, p));
+                    assert_eq!(fast, reference, "{json} {p:?} allow {allow}");
+                    confirmed += usize::from(fast.is_ok() && matches!(p, Presented::Dpop { .. }));
+                }
+            }
+        }
+        assert!(confirmed >= 6, "{confirmed}");
+    }
 }

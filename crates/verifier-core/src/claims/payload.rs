@@ -64,6 +64,9 @@ pub(crate) struct Registered {
     pub(crate) token_use: Val,
     /// Only whether it is there (the binding check reads the map when it is).
     pub(crate) cnf: Val,
+    /// `cnf.jkt` when `cnf` is an object whose only member name is `jkt` and whose
+    /// (last) `jkt` is a string: the one binding the check can confirm without the map.
+    pub(crate) cnf_jkt: Option<Span>,
 }
 
 /// A payload that passed step 7.
@@ -83,7 +86,12 @@ impl Payload {
     /// without duplicate member names (the same acceptance as the map parser).
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Payload, AuthError> {
         let reg = {
-            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            // One UTF-8 check of the whole payload (word at a time while it is ASCII)
+            // instead of one per string: a `str` reader does not check its strings
+            // again. Same acceptance as reading the bytes: JSON outside strings is
+            // ASCII, and the byte reader refuses a string that is not UTF-8.
+            let text = std::str::from_utf8(&bytes).map_err(|e| malformed().with_source(e))?;
+            let mut de = serde_json::Deserializer::from_str(text);
             let base = bytes.as_ptr() as usize;
             let reg = TopLevel { base }
                 .deserialize(&mut de)
@@ -226,7 +234,12 @@ impl<'de> Visitor<'de> for TopLevel {
                 "client_id" => Some(&mut reg.client_id),
                 "azp" => Some(&mut reg.azp),
                 "token_use" => Some(&mut reg.token_use),
-                "cnf" => Some(&mut reg.cnf),
+                "cnf" => {
+                    (reg.cnf, reg.cnf_jkt) =
+                        access.next_value_seed(CnfPick(Pick { base: self.base }))?;
+                    names.push(name);
+                    continue;
+                }
                 _ => None,
             };
             match slot {
@@ -304,10 +317,73 @@ impl<'de> Visitor<'de> for Pick {
     }
 }
 
+/// `cnf`: as [`Pick`] reads it, and its `jkt` when that is all it holds (see
+/// [`Registered::cnf_jkt`]).
+#[derive(Clone, Copy)]
+struct CnfPick(Pick);
+
+impl<'de> DeserializeSeed<'de> for CnfPick {
+    type Value = (Val, Option<Span>);
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CnfPick {
+    type Value = (Val, Option<Span>);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok((self.0.visit_borrowed_str(v)?, None))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.0.visit_str(v)?, None))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok((self.0.visit_string(v)?, None))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok((self.0.visit_bool(v)?, None))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok((self.0.visit_i64(v)?, None))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok((self.0.visit_u64(v)?, None))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok((self.0.visit_f64(v)?, None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok((self.0.visit_unit()?, None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        Ok((self.0.visit_seq(access)?, None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        // A nested object: repeated names allowed, the last one wins (as `Value`).
+        let (mut jkt, mut only_jkt) = (None, true);
+        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+            if name == "jkt" {
+                jkt = Some(access.next_value_seed(self.0)?);
+            } else {
+                only_jkt = false;
+                access.next_value_seed(Skip)?;
+            }
+        }
+        let jkt = match (only_jkt, jkt) {
+            (true, Some(Val::Str(span))) => Some(span),
+            _ => None,
+        };
+        Ok((Val::Other, jkt))
+    }
+}
+
 /// Any JSON value, parsed as `serde_json::Value` parses it (same strings, numbers and
 /// nesting), keeping nothing.
 #[derive(Clone, Copy)]
-struct Skip;
+pub(crate) struct Skip;
 
 impl<'de> DeserializeSeed<'de> for Skip {
     type Value = ();
@@ -355,5 +431,52 @@ impl<'de> Visitor<'de> for Skip {
     fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
         while access.next_element_seed(Skip)?.is_some() {}
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Payload;
+
+    /// The `str` reader after one UTF-8 check accepts exactly what the byte reader of the
+    /// map parser accepts, whatever the bytes in and around strings.
+    #[test]
+    fn utf8_acceptance_is_the_map_parsers() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for bad in [
+            &b"\xff"[..],
+            b"\xc3",
+            b"\xc3\x28",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\xe2\x82",
+            b"\xc3\xa9",
+            b"\xe2\x82\xac",
+            b"\xf0\x9f\x98\x80",
+            b"\x7f",
+            b"\x00",
+            b"\x1f",
+        ] {
+            for (before, after) in [
+                (&br#"{"sub":""#[..], &br#""}"#[..]),
+                (br#"{""#, br#"":1}"#),
+                (br#"{"x":{""#, br#"":[1]}}"#),
+                (br#"{"aud":["a",""#, br#""]}"#),
+                (br#"{"x":1"#, b"}"),
+                (br#"{"x":1}"#, b""),
+                (b"", br#"{"x":1}"#),
+                (br#"{"sub":"\u00e9"#, br#"\ud83d\ude00"}"#),
+            ] {
+                cases.push([before, bad, after].concat());
+            }
+        }
+        let mut accepted = 0;
+        for bytes in cases {
+            let fast = Payload::parse(bytes.clone()).is_ok();
+            let map = crate::token::parse_object(&bytes).is_ok();
+            assert_eq!(fast, map, "{}", String::from_utf8_lossy(&bytes));
+            accepted += usize::from(fast);
+        }
+        assert!(accepted >= 20, "{accepted}");
     }
 }

@@ -30,6 +30,12 @@ fn refuse(code: ErrorCode, message: Option<&'static str>, detail: &str) -> AuthE
     err.with_source(Detail(detail.to_owned()))
 }
 
+/// Whether a token's `cnf.jkt` is the proof key's thumbprint (constant time): what
+/// [`check_token_binding`] accepts for a DPoP proof when `cnf` holds only that `jkt`.
+pub(crate) fn same_jkt(cnf_jkt: &str, proof_jkt: &str) -> bool {
+    constant_time::verify_slices_are_equal(cnf_jkt.as_bytes(), proof_jkt.as_bytes()).is_ok()
+}
+
 /// The message of a `cnf` we cannot verify (fail closed).
 pub(crate) const MSG_UNSUPPORTED: &str = "Unsupported token binding";
 
@@ -102,12 +108,7 @@ pub fn check_token_binding(
             None => Ok(()),
         },
         Presented::Dpop { jkt: proof_jkt } => match jkt {
-            Some(Value::String(jkt))
-                if constant_time::verify_slices_are_equal(jkt.as_bytes(), proof_jkt.as_bytes())
-                    .is_ok() =>
-            {
-                Ok(())
-            }
+            Some(Value::String(jkt)) if same_jkt(jkt, proof_jkt) => Ok(()),
             Some(Value::String(_)) => Err(refuse(
                 ErrorCode::DpopBindingMismatch,
                 None,

@@ -40,8 +40,10 @@
 //! ```
 
 mod binding;
+mod borrowed;
 mod config;
 pub(crate) mod htu;
+mod keycache;
 mod nonce;
 pub(crate) mod proof;
 #[cfg(feature = "redis")]
@@ -54,6 +56,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde_json::{Map, Value};
 
+pub(crate) use binding::same_jkt;
 pub use binding::{check_token_binding, Presented};
 pub use config::{DpopConfig, DpopConfigBuilder, DpopMode};
 pub use nonce::MIN_SECRET_LEN as MIN_NONCE_SECRET_LEN;
@@ -118,6 +121,8 @@ pub struct DpopVerifier {
     store: Arc<dyn ReplayStore>,
     #[cfg(feature = "blocking")]
     blocking_store: Option<Arc<dyn BlockingReplayStore>>,
+    /// Parsed proof keys of recent clients (bounded).
+    keys: keycache::ProofKeyCache,
 }
 
 impl fmt::Debug for DpopVerifier {
@@ -150,6 +155,7 @@ impl DpopVerifier {
             #[cfg(feature = "blocking")]
             blocking_store: Some(memory.clone()),
             memory: Some(memory),
+            keys: keycache::ProofKeyCache::default(),
         }
     }
 
@@ -211,7 +217,7 @@ impl DpopVerifier {
     ) -> Result<CheckedProof, AuthError> {
         let config = &self.config;
         let compact = proof::proof_field(headers)?;
-        let parsed = proof::parse(compact, &config.algs)?;
+        let parsed = proof::parse_cached(compact, &config.algs, &self.keys)?;
         parsed.check_request(method, uri.path(), &config.base_urls)?;
         let unix_now = self.clock.unix_time();
         parsed.check_fresh(
