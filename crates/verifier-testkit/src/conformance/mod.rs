@@ -4,6 +4,7 @@
 //! any `WWW-Authenticate` value.
 
 pub mod challenge_parser;
+pub mod challenges;
 
 use serde_json::json;
 
