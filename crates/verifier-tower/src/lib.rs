@@ -49,11 +49,13 @@
 mod failure;
 mod future;
 mod layer;
+mod metadata;
 mod service;
 
 pub use failure::{DefaultOnFailure, OnFailure};
 pub use future::ResponseFuture;
-pub use layer::BearerAuthLayer;
+pub use layer::{BearerAuthLayer, UriSource};
+pub use metadata::ResourceMetadataService;
 pub use service::BearerAuth;
 /// Either verifier flavour (moved to the core crate; re-exported here).
 pub use verifier_core::Verifier;

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use verifier_core::{Claims, RequestParts, Verifier};
+use verifier_core::{Authenticated, Claims, RequestParts, Verifier};
 
 use crate::failure::{DefaultOnFailure, OnFailure};
 use crate::future::ResponseFuture;
@@ -116,6 +116,7 @@ impl<S, F, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuth<S, F>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     F: OnFailure<ResBody>,
+    ResBody: From<String>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -127,13 +128,25 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let settings = &self.settings;
+        let uri = settings.uri(&req);
+        if let Some(doc) = settings.metadata_for(uri) {
+            return ResponseFuture::refused(crate::metadata::respond(doc, req.method()));
+        }
         if let Some(claims) = req.extensions().get::<Claims>() {
-            return match settings.check(claims) {
+            // An outer layer authenticated the request: only this layer's requirements.
+            let scheme = req.extensions().get::<Authenticated>().map(|a| a.scheme);
+            return match settings.requirements.check(claims) {
                 Ok(()) => ResponseFuture::inner(self.inner.call(req)),
-                Err(err) => ResponseFuture::refused(settings.failure(&err)),
+                Err(err) => {
+                    let err = match scheme {
+                        Some(scheme) => err.with_scheme(scheme),
+                        None => err,
+                    };
+                    ResponseFuture::refused(settings.failure(&err))
+                }
             };
         }
-        let parts = RequestParts::new(req.method(), req.uri(), req.headers());
+        let parts = RequestParts::new(req.method(), uri, req.headers());
         let parts = match settings.requirements.is_empty() {
             true => parts,
             false => parts.requiring(&settings.requirements),
