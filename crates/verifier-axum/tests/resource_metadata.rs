@@ -11,11 +11,11 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use verifier_axum::{Auth, AuthRejection};
-use verifier_core::dpop::{DpopMode, DpopVerifier};
+use verifier_core::dpop::DpopVerifier;
 use verifier_core::{AsyncJwtVerifier, AuthError, ErrorCode, ResourceConfig};
 use verifier_testkit::conformance::challenges::{
-    unauthenticated_authorizations, Expected, Mode, ResourceMetadataCase, REALM, RESOURCE,
-    RESOURCE_METADATA_PATH,
+    metadata_resource_config, unauthenticated_authorizations, Expected, Mode, ResourceMetadataCase,
+    METADATA_BODY, REALM, RESOURCE_METADATA_PATH,
 };
 use verifier_testkit::{Fault, TestIssuer};
 
@@ -24,34 +24,15 @@ const M: &str =
 
 /// The §4.5 example document (DPoP `allowed`, ES256 and EdDSA).
 fn full_auth(issuer: &TestIssuer) -> Auth {
-    let dpop = DpopVerifier::new(common::dpop_config(Mode::Allowed, false));
-    assert_eq!(dpop.config().mode(), DpopMode::Allowed);
+    let dpop = DpopVerifier::new(dpop_config(Mode::Allowed, false));
     let verifier = AsyncJwtVerifier::builder()
         .issuer(config(issuer))
-        .resource(
-            ResourceConfig::builder()
-                .resource(RESOURCE)
-                .authorization_servers(["https://idp.example.com/realms/acme"])
-                .scopes_supported(["mcp:tools", "mcp:resources"])
-                .resource_name("Example MCP server")
-                .build()
-                .unwrap(),
-        )
+        .resource(metadata_resource_config())
         .dpop(dpop)
         .build()
         .unwrap();
     Auth::new(verifier).realm(REALM)
 }
-
-const FULL_BODY: &str = concat!(
-    r#"{"resource":"https://api.example.com/mcp","#,
-    r#""authorization_servers":["https://idp.example.com/realms/acme"],"#,
-    r#""scopes_supported":["mcp:resources","mcp:tools"],"#,
-    r#""bearer_methods_supported":["header"],"#,
-    r#""dpop_signing_alg_values_supported":["ES256","EdDSA"],"#,
-    r#""dpop_bound_access_tokens_required":false,"#,
-    r#""resource_name":"Example MCP server"}"#
-);
 
 async fn assert_metadata_endpoint(addr: std::net::SocketAddr, what: &str) {
     let resp = send(addr, Method::GET, RESOURCE_METADATA_PATH, &[]).await;
@@ -64,13 +45,13 @@ async fn assert_metadata_endpoint(addr: std::net::SocketAddr, what: &str) {
     );
     assert_eq!(resp.headers()["access-control-allow-origin"], "*", "{what}");
     assert!(resp.headers().get("www-authenticate").is_none(), "{what}");
-    assert_eq!(resp.text().await.unwrap(), FULL_BODY, "{what}");
+    assert_eq!(resp.text().await.unwrap(), METADATA_BODY, "{what}");
 
     let query = format!("{RESOURCE_METADATA_PATH}?x=1");
     let resp = send(addr, Method::GET, &query, &[]).await;
     assert_eq!(
         resp.text().await.unwrap(),
-        FULL_BODY,
+        METADATA_BODY,
         "{what}: query ignored"
     );
 

@@ -12,28 +12,13 @@ use common::*;
 use http::StatusCode;
 use reqwest::Method;
 use serde_json::json;
-use verifier_core::dpop::{DpopConfig, DpopMode, DpopVerifier};
-use verifier_core::{Algorithm, AsyncJwtVerifier, ResourceConfig, ResourceServer};
+use verifier_core::dpop::DpopVerifier;
+use verifier_core::{AsyncJwtVerifier, ResourceConfig, ResourceServer};
 use verifier_testkit::conformance::challenges::{
-    DpopCase, Expected, Mode, PUBLIC_ORIGIN, REALM, REQUIRED_SCOPE, RESOURCE,
+    dpop_config, DpopCase, Expected, Mode, PUBLIC_ORIGIN, REALM, REQUIRED_SCOPE, RESOURCE,
 };
 use verifier_testkit::{Alg, DpopProof, TestClock, TestIssuer, TestKey};
 use verifier_tower::BearerAuthLayer;
-
-fn dpop_config(mode: Mode, nonce: bool) -> DpopConfig {
-    let mode = match mode {
-        Mode::Off => DpopMode::Off,
-        Mode::Allowed => DpopMode::Allowed,
-        Mode::Required => DpopMode::Required,
-    };
-    DpopConfig::builder()
-        .mode(mode)
-        .algs([Algorithm::ES256, Algorithm::EdDSA])
-        .public_base_url(PUBLIC_ORIGIN)
-        .nonce(nonce)
-        .build()
-        .expect("dpop config")
-}
 
 /// A verifier of `issuer` with `dpop`, and the resource of the SPEC-2 tables when
 /// `with_resource`.

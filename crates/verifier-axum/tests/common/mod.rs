@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use axum::routing::get;
 use axum::{Json, Router};
 use verifier_axum::{Auth, Authorized, Claims, Requirement};
-use verifier_core::dpop::{DpopConfig, DpopMode, DpopVerifier};
-use verifier_core::{Algorithm, AsyncJwtVerifier, AuthConfig, ResourceConfig};
-use verifier_testkit::conformance::challenges::{Mode, PUBLIC_ORIGIN, RESOURCE};
+use verifier_core::dpop::DpopVerifier;
+use verifier_core::{AsyncJwtVerifier, AuthConfig, ResourceConfig};
+pub use verifier_testkit::conformance::challenges::dpop_config;
+use verifier_testkit::conformance::challenges::{check_field, RESOURCE};
 use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
 
 pub fn config(issuer: &TestIssuer) -> AuthConfig {
@@ -34,22 +35,6 @@ pub fn verifier_with(issuer: &TestIssuer, resource: ResourceConfig) -> AsyncJwtV
         .resource(resource)
         .build()
         .expect("verifier")
-}
-
-/// DPoP in `mode` with the §5.10 algorithms, proofs for [`PUBLIC_ORIGIN`].
-pub fn dpop_config(mode: Mode, nonce: bool) -> DpopConfig {
-    let mode = match mode {
-        Mode::Off => DpopMode::Off,
-        Mode::Allowed => DpopMode::Allowed,
-        Mode::Required => DpopMode::Required,
-    };
-    DpopConfig::builder()
-        .mode(mode)
-        .algs([Algorithm::ES256, Algorithm::EdDSA])
-        .public_base_url(PUBLIC_ORIGIN)
-        .nonce(nonce)
-        .build()
-        .expect("dpop config")
 }
 
 pub fn dpop_verifier(
@@ -156,7 +141,7 @@ pub async fn send(
 }
 
 /// Every `WWW-Authenticate` field, in order, each through the strict parser (one
-/// challenge per field) and within the RFC 6750 character set (RM8).
+/// challenge per field) and within the RFC 6750 character set (RM8, `check_field`).
 pub fn fields(resp: &reqwest::Response) -> Vec<String> {
     resp.headers()
         .get_all("www-authenticate")
@@ -169,25 +154,10 @@ pub fn fields(resp: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-/// Parses with the strict parser (each parameter once); `error`, `error_description`,
-/// `scope`, `algs`, `resource_metadata` within RFC 6750 §3's characters.
+/// RM8: the strict parser, one challenge per field, the RFC 6750 characters.
 pub fn assert_rfc6750(field: &str) {
-    let challenges = verifier_testkit::conformance::challenge_parser::parse(field)
-        .unwrap_or_else(|e| panic!("not a valid challenge: {field:?}: {e}"));
-    assert_eq!(challenges.len(), 1, "one challenge per field: {field}");
-    for (name, value) in challenges[0].params() {
-        if name == "realm" {
-            continue;
-        }
-        assert!(
-            value
-                .bytes()
-                .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
-            "{name}={value:?} in {field}"
-        );
-        if name == "scope" {
-            assert!(value.split(' ').all(|s| !s.is_empty()), "{field}");
-        }
+    if let Err(e) = check_field(field) {
+        panic!("{e}");
     }
 }
 
