@@ -62,12 +62,16 @@ impl<F> Settings<F> {
     }
 }
 
-/// Applies [`BearerAuth`] to services: bearer-token authentication from the
-/// `Authorization` header, claims into request extensions, failures answered directly.
+/// Applies [`BearerAuth`] to services: authentication of the request (Bearer, DPoP, the
+/// token cookie, as the verifier is configured), claims into request extensions,
+/// failures answered directly, the protected-resource metadata path answered.
 ///
-/// Defaults: authentication required, no realm in the challenge, no per-layer scopes or
-/// permissions (the verifier-wide ones from [`AuthConfig`](verifier_core::AuthConfig)
-/// always apply), [`DefaultOnFailure`] responses.
+/// Defaults: authentication required; the verifier's challenge
+/// ([`Challenge::for_verifier`]: no realm, `resource_metadata` when a resource is
+/// configured, the `DPoP` scheme when accepted); no per-layer scopes or permissions (the
+/// verifier-wide ones from [`AuthConfig`](verifier_core::AuthConfig) always apply); the
+/// metadata document served when a resource is configured; the request's own URI;
+/// [`DefaultOnFailure`] responses.
 ///
 /// ```no_run
 /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
