@@ -64,7 +64,7 @@ where
         }
     }
 
-    pub(crate) fn refused(response: S::Response) -> Self {
+    pub(crate) fn answered(response: S::Response) -> Self {
         ResponseFuture {
             state: State::Refused {
                 response: Some(response),

@@ -134,7 +134,7 @@ where
         let settings = &self.settings;
         let uri = settings.uri(&req);
         if let Some(doc) = settings.metadata_for(uri) {
-            return ResponseFuture::refused(crate::metadata::respond(doc, req.method()));
+            return ResponseFuture::answered(crate::metadata::respond(doc, req.method()));
         }
         if let Some(claims) = req.extensions().get::<Claims>() {
             // An outer layer authenticated the request: only this layer's requirements.
@@ -146,7 +146,7 @@ where
                         Some(scheme) => err.with_scheme(scheme),
                         None => err,
                     };
-                    ResponseFuture::refused(settings.failure(&err))
+                    ResponseFuture::answered(settings.failure(&err))
                 }
             };
         }
