@@ -51,11 +51,11 @@ async fn run_case(case: DpopCase, style: Style, with_resource: bool) -> reqwest:
     send(addr, Method::GET, "/mcp", &sent).await
 }
 
-// DP29 (tower, axum, actix: the axum part): every header of §5.10, byte for byte and
+// DP29 (tower, axum: the axum part): every header of §5.10, byte for byte and
 // through the strict parser, from the extractors and from the layer, with and without a
 // resource; `DPoP-Nonce` on the nonce rejection.
 #[tokio::test]
-async fn dp29_every_dpop_challenge_is_exact() {
+async fn every_dpop_challenge_is_exact() {
     for style in STYLES {
         for with_resource in [true, false] {
             let expected = match with_resource {
@@ -121,9 +121,9 @@ async fn dp10_nested_router_matches_htu_against_the_original_uri() {
     }
 }
 
-// DP23 (tower, axum, actix: the axum part)
+// DP23 (tower, axum: the axum part)
 #[tokio::test]
-async fn dp23_dpop_scheme_in_mode_off_is_missing_token_and_optional_routes_pass() {
+async fn dpop_scheme_in_mode_off_is_missing_token_and_optional_routes_pass() {
     let issuer = TestIssuer::start();
     let key = TestKey::generate(Alg::ES256, "client");
     let dpop = DpopVerifier::new(dpop_config(Mode::Off, false));
@@ -159,9 +159,9 @@ async fn dp23_dpop_scheme_in_mode_off_is_missing_token_and_optional_routes_pass(
     }
 }
 
-// DP24 (tower, axum, actix: the axum part)
+// DP24 (tower, axum: the axum part)
 #[tokio::test]
-async fn dp24_bearer_in_mode_required_gets_the_dpop_challenge_only() {
+async fn bearer_in_mode_required_gets_the_dpop_challenge_only() {
     for style in STYLES {
         let resp = run_case(DpopCase::RequiredBearer, style, true).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{style:?}");
@@ -175,10 +175,10 @@ async fn dp24_bearer_in_mode_required_gets_the_dpop_challenge_only() {
     }
 }
 
-// DP27 (tower, axum, actix: the axum part): through `Auth::layer` (extractors alone
+// DP27 (tower, axum: the axum part): through `Auth::layer` (extractors alone
 // cannot set headers on a handler's response; documented).
 #[tokio::test]
-async fn dp27_previous_window_nonce_passes_with_a_fresh_nonce_on_the_response() {
+async fn previous_window_nonce_passes_with_a_fresh_nonce_on_the_response() {
     let issuer = TestIssuer::start();
     let key = TestKey::generate(Alg::ES256, "client");
     let clock = TestClock::new();

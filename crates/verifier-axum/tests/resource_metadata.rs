@@ -80,10 +80,10 @@ async fn assert_metadata_endpoint(addr: std::net::SocketAddr, what: &str) {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{what}");
 }
 
-// RM3 (tower, axum, actix: the axum part). Auth router-wide (`Router::layer`), the
+// RM3 (tower, axum: the axum part). Auth router-wide (`Router::layer`), the
 // metadata router merged under `route_layer`, and extractors only.
 #[tokio::test]
-async fn rm3_metadata_route_needs_no_credentials() {
+async fn metadata_route_needs_no_credentials() {
     let issuer = TestIssuer::start();
     let auth = full_auth(&issuer);
 
@@ -158,9 +158,9 @@ async fn section_4_6_challenges_are_exact() {
     }
 }
 
-// RM6 (tower, axum, actix: the axum part)
+// RM6 (tower, axum: the axum part)
 #[tokio::test]
-async fn rm6_route_requirement_403_has_scope_and_resource_metadata() {
+async fn route_requirement_403_has_scope_and_resource_metadata() {
     for style in STYLES {
         let issuer = TestIssuer::start();
         let resp = section_4_6(&issuer, ResourceMetadataCase::MissingScope, style).await;
@@ -175,9 +175,9 @@ async fn rm6_route_requirement_403_has_scope_and_resource_metadata() {
     }
 }
 
-// RM7 (tower, axum, actix: the axum part)
+// RM7 (tower, axum: the axum part)
 #[tokio::test]
-async fn rm7_idp_down_cold_is_503_without_challenge() {
+async fn idp_down_cold_is_503_without_challenge() {
     for style in STYLES {
         let issuer = TestIssuer::start();
         let resp = section_4_6(&issuer, ResourceMetadataCase::Outage, style).await;
@@ -195,9 +195,9 @@ async fn rm7_idp_down_cold_is_503_without_challenge() {
     }
 }
 
-// RM5 (tower, axum, actix: the axum part)
+// RM5 (tower, axum: the axum part)
 #[tokio::test]
-async fn rm5_every_401_carries_the_exact_resource_metadata_challenge() {
+async fn every_401_carries_the_exact_resource_metadata_challenge() {
     let issuer = TestIssuer::start();
     let expected = Expected::spec();
     for style in STYLES {
@@ -244,9 +244,9 @@ async fn rm5_every_401_carries_the_exact_resource_metadata_challenge() {
     }
 }
 
-// RM9 (tower, axum, actix: the axum part)
+// RM9 (tower, axum: the axum part)
 #[tokio::test]
-async fn rm9_hostile_realm_is_escaped_and_resource_metadata_unchanged() {
+async fn hostile_realm_is_escaped_and_resource_metadata_unchanged() {
     let issuer = TestIssuer::start();
     let realm = r#"a "q" \b"#;
     for style in STYLES {
@@ -274,9 +274,9 @@ async fn rm9_hostile_realm_is_escaped_and_resource_metadata_unchanged() {
     }
 }
 
-// RM10 (tower, axum, actix: the axum part)
+// RM10 (tower, axum: the axum part)
 #[tokio::test]
-async fn rm10_without_resource_headers_are_the_wave_1_bytes() {
+async fn without_resource_headers_are_the_wave_1_bytes() {
     let issuer = TestIssuer::start();
     for style in STYLES {
         let auth = Auth::new(verifier_with(&issuer, ResourceConfig::default())).realm(REALM);
@@ -323,11 +323,11 @@ async fn rm10_without_resource_headers_are_the_wave_1_bytes() {
     }
 }
 
-// RM8 (tower, axum, actix: the axum part): every field of the §4.6 rows, the refused
+// RM8 (tower, axum: the axum part): every field of the §4.6 rows, the refused
 // tokens and hostile realms, from the extractors and the layer, passes the strict
 // parser, each parameter once, within the RFC 6750 character set (checked by `fields`).
 #[tokio::test]
-async fn rm8_every_emitted_challenge_passes_the_strict_parser() {
+async fn every_emitted_challenge_passes_the_strict_parser() {
     let mut checked = 0;
     for style in STYLES {
         for case in ResourceMetadataCase::ALL {

@@ -69,10 +69,10 @@ async fn run_case(case: DpopCase, with_resource: bool) -> reqwest::Response {
     send(addr, Method::GET, "/mcp", &fields).await
 }
 
-// DP29 (tower, axum, actix: the tower part): every header of §5.10, byte for byte and
+// DP29 (tower, axum: the tower part): every header of §5.10, byte for byte and
 // through the strict parser, with and without a resource (`, M` dropped).
 #[tokio::test]
-async fn dp29_every_dpop_challenge_is_exact() {
+async fn every_dpop_challenge_is_exact() {
     for with_resource in [true, false] {
         let expected = match with_resource {
             true => Expected::spec(),
@@ -95,9 +95,9 @@ async fn dp29_every_dpop_challenge_is_exact() {
     }
 }
 
-// DP23 (tower, axum, actix: the tower part)
+// DP23 (tower, axum: the tower part)
 #[tokio::test]
-async fn dp23_dpop_scheme_in_mode_off_is_missing_token_and_optional_routes_pass() {
+async fn dpop_scheme_in_mode_off_is_missing_token_and_optional_routes_pass() {
     let issuer = TestIssuer::start();
     let key = TestKey::generate(Alg::ES256, "client");
     let v = verifier(
@@ -131,9 +131,9 @@ async fn dp23_dpop_scheme_in_mode_off_is_missing_token_and_optional_routes_pass(
     assert_eq!(resp.text().await.unwrap(), "anonymous");
 }
 
-// DP24 (tower, axum, actix: the tower part)
+// DP24 (tower, axum: the tower part)
 #[tokio::test]
-async fn dp24_bearer_in_mode_required_gets_the_dpop_challenge_only() {
+async fn bearer_in_mode_required_gets_the_dpop_challenge_only() {
     let resp = run_case(DpopCase::RequiredBearer, true).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -188,9 +188,9 @@ async fn valid_dpop_request_reaches_the_service() {
     assert_eq!(auth.dpop.expect("confirmation").jkt, key.thumbprint());
 }
 
-// DP27 (tower, axum, actix: the tower part)
+// DP27 (tower, axum: the tower part)
 #[tokio::test]
-async fn dp27_previous_window_nonce_passes_with_a_fresh_nonce_on_the_response() {
+async fn previous_window_nonce_passes_with_a_fresh_nonce_on_the_response() {
     let issuer = TestIssuer::start();
     let key = TestKey::generate(Alg::ES256, "client");
     let clock = TestClock::new();

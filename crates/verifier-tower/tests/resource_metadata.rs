@@ -57,10 +57,10 @@ async fn serve_layer(layer: BearerAuthLayer) -> std::net::SocketAddr {
     serve_all(protect(layer)).await
 }
 
-// RM3 (tower, axum, actix: the tower part). The metadata path is answered by a layer
+// RM3 (tower, axum: the tower part). The metadata path is answered by a layer
 // applied to every path, without credentials and before authentication.
 #[tokio::test]
-async fn rm3_metadata_endpoint_is_answered_before_authentication() {
+async fn metadata_endpoint_is_answered_before_authentication() {
     let issuer = TestIssuer::start();
     let addr = serve_layer(BearerAuthLayer::new(full_verifier(&issuer)).realm(REALM)).await;
 
@@ -179,9 +179,9 @@ async fn section_4_6_challenges_are_exact() {
     }
 }
 
-// RM6 (tower, axum, actix: the tower part)
+// RM6 (tower, axum: the tower part)
 #[tokio::test]
-async fn rm6_route_requirement_403_has_scope_and_resource_metadata() {
+async fn route_requirement_403_has_scope_and_resource_metadata() {
     let issuer = TestIssuer::start();
     let case = ResourceMetadataCase::MissingScope;
     let resp = section_4_6(&issuer, case).await;
@@ -194,9 +194,9 @@ async fn rm6_route_requirement_403_has_scope_and_resource_metadata() {
     );
 }
 
-// RM7 (tower, axum, actix: the tower part)
+// RM7 (tower, axum: the tower part)
 #[tokio::test]
-async fn rm7_idp_down_cold_is_503_without_challenge() {
+async fn idp_down_cold_is_503_without_challenge() {
     let issuer = TestIssuer::start();
     let resp = section_4_6(&issuer, ResourceMetadataCase::Outage).await;
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -209,9 +209,9 @@ async fn rm7_idp_down_cold_is_503_without_challenge() {
     assert!(after >= 1);
 }
 
-// RM5 (tower, axum, actix: the tower part)
+// RM5 (tower, axum: the tower part)
 #[tokio::test]
-async fn rm5_every_401_carries_the_exact_resource_metadata_challenge() {
+async fn every_401_carries_the_exact_resource_metadata_challenge() {
     let issuer = TestIssuer::start();
     let verifier = verifier_with(&issuer, resource().build().unwrap());
     let addr = serve_layer(BearerAuthLayer::new(verifier).realm(REALM)).await;
@@ -249,9 +249,9 @@ async fn rm5_every_401_carries_the_exact_resource_metadata_challenge() {
     }
 }
 
-// RM9 (tower, axum, actix: the tower part)
+// RM9 (tower, axum: the tower part)
 #[tokio::test]
-async fn rm9_hostile_realm_is_escaped_and_resource_metadata_unchanged() {
+async fn hostile_realm_is_escaped_and_resource_metadata_unchanged() {
     let issuer = TestIssuer::start();
     let realm = r#"a "q" \b"#;
     let verifier = verifier_with(&issuer, resource().build().unwrap());
@@ -276,9 +276,9 @@ async fn rm9_hostile_realm_is_escaped_and_resource_metadata_unchanged() {
     );
 }
 
-// RM10 (tower, axum, actix: the tower part)
+// RM10 (tower, axum: the tower part)
 #[tokio::test]
-async fn rm10_without_resource_headers_are_the_wave_1_bytes() {
+async fn without_resource_headers_are_the_wave_1_bytes() {
     let issuer = TestIssuer::start();
     let layer = BearerAuthLayer::new(async_verifier(&issuer)).realm(REALM);
     assert!(layer.resource_metadata().is_none());
@@ -321,11 +321,11 @@ async fn rm10_without_resource_headers_are_the_wave_1_bytes() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
-// RM8 (tower, axum, actix: the tower part): every field the §4.6 rows, the refused
+// RM8 (tower, axum: the tower part): every field the §4.6 rows, the refused
 // tokens and a hostile realm produce passes the strict parser, each parameter once,
 // within the RFC 6750 character set (checked by `fields`).
 #[tokio::test]
-async fn rm8_every_emitted_challenge_passes_the_strict_parser() {
+async fn every_emitted_challenge_passes_the_strict_parser() {
     let mut checked = 0;
     for case in ResourceMetadataCase::ALL {
         let issuer = TestIssuer::start();
