@@ -73,6 +73,8 @@ mod docs {
     mod profiles {}
     #[doc = include_str!("../docs/resource-metadata.md")]
     mod resource_metadata {}
+    #[doc = include_str!("../docs/mcp.md")]
+    mod mcp {}
     #[doc = include_str!("../docs/axum.md")]
     mod axum {}
     #[doc = include_str!("../docs/actix.md")]

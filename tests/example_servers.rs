@@ -48,13 +48,19 @@ fn start(name: &str, issuer: &TestIssuer) -> Server {
 /// An example server on `issuer`, with these variables besides the issuer, audience,
 /// key-set TTL and listen address.
 fn start_with(name: &str, issuer: &TestIssuer, vars: &[(&str, String)]) -> Server {
+    let mut all = vec![
+        ("OIDC_ISSUER", issuer.issuer().to_string()),
+        ("OIDC_AUDIENCE", DEFAULT_AUDIENCE.to_owned()),
+        ("OIDC_JWKS_CACHE_TTL_S", "0.3".to_owned()),
+    ];
+    all.extend(vars.iter().cloned());
+    start_env(name, &all)
+}
+
+/// An example server with exactly these variables (and `LISTEN_ADDR=127.0.0.1:0`).
+fn start_env(name: &str, vars: &[(&str, String)]) -> Server {
     let mut command = Command::new(example_binary(name));
-    command
-        .env_clear()
-        .env("OIDC_ISSUER", issuer.issuer())
-        .env("OIDC_AUDIENCE", DEFAULT_AUDIENCE)
-        .env("OIDC_JWKS_CACHE_TTL_S", "0.3")
-        .env("LISTEN_ADDR", "127.0.0.1:0");
+    command.env_clear().env("LISTEN_ADDR", "127.0.0.1:0");
     for (key, value) in vars {
         command.env(key, value);
     }
@@ -102,6 +108,146 @@ fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
         .split_once("\r\n\r\n")
         .map_or(String::new(), |(_, b)| b.to_owned());
     (status, body)
+}
+
+/// One HTTP/1.1 request: (status, head, body).
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .map_or((response.clone(), String::new()), |(h, b)| {
+            (h.to_owned(), b.to_owned())
+        });
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    (status, head, body)
+}
+
+/// The value of header `name` in a response head (first one).
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The MCP example (issue 13): the metadata document at the path its resource implies,
+/// `resource_metadata` and the scope hint on 401, audience bound to the resource, and a
+/// 200 JSON-RPC answer to an authorized `tools/list`.
+#[test]
+fn mcp_server_protects_its_endpoint_as_the_mcp_spec_asks() {
+    let issuer = TestIssuer::start();
+    let server = start_env(
+        "mcp_server",
+        &[
+            ("OIDC_ISSUER", issuer.issuer().to_string()),
+            ("OIDC_JWKS_URL", issuer.jwks_url().to_string()),
+        ],
+    );
+    let addr = &server.addr;
+    let resource = format!("http://{addr}/mcp");
+    let metadata = format!("http://{addr}/.well-known/oauth-protected-resource/mcp");
+    let list = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
+    let json_ct = ("Content-Type", "application/json");
+
+    let (status, head, _) = request(addr, "POST", "/mcp", &[json_ct], list);
+    assert_eq!(status, 401);
+    assert_eq!(
+        header(&head, "www-authenticate"),
+        Some(
+            format!(r#"Bearer realm="mcp", scope="mcp:tools", resource_metadata="{metadata}""#)
+                .as_str()
+        )
+    );
+
+    let (status, head, body) = request(
+        addr,
+        "GET",
+        "/.well-known/oauth-protected-resource/mcp",
+        &[],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "content-type"), Some("application/json"));
+    assert_eq!(header(&head, "cache-control"), Some("public, max-age=3600"));
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"resource":"{resource}","authorization_servers":["{}"],"bearer_methods_supported":["header"]}}"#,
+            issuer.issuer()
+        )
+    );
+
+    let token = |aud: &str, scope: &str| {
+        issuer
+            .token()
+            .claim("aud", json!(aud))
+            .claim("scope", json!(scope))
+            .build()
+    };
+    let bearer = |t: &str| format!("Bearer {t}");
+    let good = bearer(&token(&resource, "mcp:tools"));
+    let (status, _, body) = request(
+        addr,
+        "POST",
+        "/mcp",
+        &[json_ct, ("Authorization", &good)],
+        list,
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["id"], 7);
+    assert_eq!(answer["result"]["tools"][0]["name"], "whoami");
+
+    let (status, head, _) = request(
+        addr,
+        "POST",
+        "/mcp",
+        &[
+            json_ct,
+            ("Authorization", &bearer(&token(&resource, "read"))),
+        ],
+        list,
+    );
+    assert_eq!(status, 403);
+    assert_eq!(
+        header(&head, "www-authenticate"),
+        Some(format!(r#"Bearer realm="mcp", error="insufficient_scope", error_description="Insufficient scope", scope="mcp:tools", resource_metadata="{metadata}""#).as_str())
+    );
+    for aud in [format!("{resource}/"), DEFAULT_AUDIENCE.to_owned()] {
+        let (status, _, body) = request(
+            addr,
+            "POST",
+            "/mcp",
+            &[
+                json_ct,
+                ("Authorization", &bearer(&token(&aud, "mcp:tools"))),
+            ],
+            list,
+        );
+        assert_eq!(status, 401, "{aud}");
+        assert!(body.contains("invalid_audience"), "{aud}: {body}");
+    }
 }
 
 /// Issue 10 item 2, end to end: the identity provider publishes a key set without a

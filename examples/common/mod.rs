@@ -1,10 +1,12 @@
 //! What the three example servers share (docs/getting-started.md): configuration from the
 //! environment, or an in-process test issuer with ready-to-use tokens.
+// Each example uses a part of this module.
+#![allow(dead_code)]
 
 use std::error::Error;
 
 use oidc_jwt_verifier::testkit::{now, TestIssuer, DEFAULT_AUDIENCE};
-use oidc_jwt_verifier::{AuthConfig, Health, VerifierConfig};
+use oidc_jwt_verifier::{Health, VerifierConfig};
 use serde_json::{json, Value};
 
 /// The realm of every example.
@@ -17,21 +19,42 @@ pub fn listen_addr() -> String {
 
 /// `VerifierConfig::from_env()` when `OIDC_ISSUER` (one issuer) or `OIDC_ISSUERS`
 /// (several, keys discovered) is set; otherwise a test issuer started in-process (keep it
-/// alive while serving) and a configuration pointing at it.
+/// alive while serving) and a configuration pointing at it. Either way the API's own
+/// variables apply (`OIDC_RESOURCE`, `OIDC_MCP`, `OIDC_DPOP*`, `OIDC_TOKEN_COOKIE`, ...).
 pub fn config() -> Result<(VerifierConfig, Option<TestIssuer>), Box<dyn Error>> {
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-    match set("OIDC_ISSUER") || set("OIDC_ISSUERS") {
-        true => Ok((VerifierConfig::from_env()?, None)),
-        false => {
-            let issuer = TestIssuer::start();
-            let config = AuthConfig::builder()
-                .issuer(issuer.issuer())
-                .audience(DEFAULT_AUDIENCE)
-                .jwks_url(issuer.jwks_url())
-                .build()?;
-            Ok((config.into(), Some(issuer)))
-        }
+    config_with(|_| None)
+}
+
+/// Like [`config`], with `defaults` for variables the environment leaves unset (the MCP
+/// example's resource, say).
+pub fn config_with(
+    defaults: impl Fn(&str) -> Option<String>,
+) -> Result<(VerifierConfig, Option<TestIssuer>), Box<dyn Error>> {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| defaults(name))
+    };
+    if env("OIDC_ISSUER").is_some() || env("OIDC_ISSUERS").is_some() {
+        return Ok((VerifierConfig::from_env_lookup(env)?, None));
     }
+    let issuer = TestIssuer::start();
+    let (iss, jwks) = (issuer.issuer().to_string(), issuer.jwks_url().to_string());
+    // Under the MCP preset the audience defaults to the resource.
+    let mcp = env("OIDC_MCP").is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    });
+    let config = VerifierConfig::from_env_lookup(|name| match name {
+        "OIDC_ISSUER" => Some(iss.clone()),
+        "OIDC_JWKS_URL" => Some(jwks.clone()),
+        "OIDC_AUDIENCE" => env(name).or_else(|| (!mcp).then(|| DEFAULT_AUDIENCE.to_owned())),
+        other => env(other),
+    })?;
+    Ok((config, Some(issuer)))
 }
 
 /// The body of `GET /healthz`: `{"status": "ok" | "unavailable"}` plus the readiness

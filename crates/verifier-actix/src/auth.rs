@@ -1,44 +1,45 @@
-//! [`Auth`]: the verifier plus the HTTP-facing settings (realm, extra requirements,
-//! error responses) shared by the extractor and the middleware.
+//! [`Auth`]: the verifier plus the HTTP-facing settings (challenge, route requirements,
+//! error responses) shared by the extractors and the middleware.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
-use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::http::header::{HeaderMap, HeaderValue as ActixValue, AUTHORIZATION};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use verifier_core::{
-    AsyncJwtVerifier, AuthError, Challenge, Claims as CoreClaims, ErrorCode, Health,
+    AsyncJwtVerifier, AuthError, Authenticated, Challenge, Claims as CoreClaims, ErrorCode, Health,
+    Requirements, Verifier,
 };
 
 use crate::error::BearerError;
+use crate::request::{to_actix_value, Converted};
 
 /// A custom error response: receives the refusal and the configured challenge.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError, &Challenge) -> HttpResponse + Send + Sync>;
 
 #[derive(Clone)]
-enum Flavour {
-    Async(AsyncJwtVerifier),
-    #[cfg(feature = "blocking")]
-    Blocking(verifier_core::JwtVerifier),
-}
-
-#[derive(Clone)]
 struct Inner {
-    verifier: Flavour,
+    verifier: Verifier,
     challenge: Arc<Challenge>,
-    required_scopes: Vec<String>,
-    required_permissions: Vec<String>,
+    requirements: Requirements,
     on_error: Option<ErrorHandler>,
 }
 
-/// Bearer authentication settings for an actix-web application: the verifier, the
-/// `WWW-Authenticate` realm, extra required scopes/permissions and the error response.
+/// Authentication settings for an actix-web application: the verifier (either flavour),
+/// the `WWW-Authenticate` challenge (realm, `resource_metadata`, DPoP), extra required
+/// scopes/permissions and the error response.
 ///
 /// Register it as application data, either directly or wrapped in [`web::Data`]; the
 /// [`Claims`](crate::Claims) / [`OptionalClaims`](crate::OptionalClaims) extractors and
 /// the [`RequireScopes`](crate::RequireScopes) / [`RequirePermissions`](crate::RequirePermissions)
 /// middleware find it there. The [`BearerAuth`](crate::BearerAuth) middleware takes it
 /// as an argument instead. `Auth` is cheap to clone (one `Arc`).
+///
+/// Every request is authenticated by the core ([`Verifier::authenticate`]): the
+/// `Authorization` header (`Bearer`, or `DPoP` with its proof when the verifier accepts
+/// DPoP), else the token cookie when one is configured; the route's requirements are
+/// checked inside the pipeline, before a DPoP proof is recorded as used.
 ///
 /// ```no_run
 /// use actix_web::{web, App, HttpServer};
@@ -66,31 +67,47 @@ pub struct Auth {
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let flavour = match &self.inner.verifier {
-            Flavour::Async(_) => "async",
+            Verifier::Async(_) => "async",
             #[cfg(feature = "blocking")]
-            Flavour::Blocking(_) => "blocking",
+            Verifier::Blocking(_) => "blocking",
+            #[allow(unreachable_patterns)]
+            _ => "other",
         };
         f.debug_struct("Auth")
             .field("verifier", &flavour)
             .field("challenge", &self.inner.challenge)
-            .field("required_scopes", &self.inner.required_scopes)
-            .field("required_permissions", &self.inner.required_permissions)
+            .field("requirements", &self.inner.requirements)
             .field("custom_error_response", &self.inner.on_error.is_some())
             .finish()
     }
 }
 
 impl Auth {
-    /// Authentication with the async verifier (the default flavour).
-    pub fn new(verifier: AsyncJwtVerifier) -> Self {
-        Self::from_flavour(Flavour::Async(verifier))
+    /// Authentication with `verifier`: an [`AsyncJwtVerifier`], a
+    /// [`JwtVerifier`](verifier_core::JwtVerifier) (feature `blocking`; run on the
+    /// blocking thread pool) or a [`Verifier`].
+    ///
+    /// The challenge defaults to [`Challenge::for_verifier`] without a realm:
+    /// `resource_metadata` when the verifier has a resource, the `DPoP` scheme when it
+    /// accepts DPoP.
+    pub fn new(verifier: impl Into<Verifier>) -> Self {
+        let verifier = verifier.into();
+        Auth {
+            inner: Arc::new(Inner {
+                challenge: Arc::new(Challenge::for_verifier(&verifier, None)),
+                verifier,
+                requirements: Requirements::new(),
+                on_error: None,
+            }),
+        }
     }
 
-    /// Authentication with the blocking verifier (feature `blocking`).
+    /// Authentication with the blocking verifier (feature `blocking`); the same as
+    /// [`Auth::new`].
     ///
-    /// Every verification runs on actix's blocking thread pool through [`web::block`],
-    /// so a slow key-set fetch (up to `jwks_timeout`) never holds up the worker thread
-    /// and its other requests.
+    /// Every verification runs on the blocking thread pool (tokio's `spawn_blocking`, on
+    /// which actix-web runs), so a slow key-set fetch (up to `jwks_timeout`) never holds
+    /// up the worker thread and its other requests.
     ///
     /// Build the [`JwtVerifier`](verifier_core::JwtVerifier) outside the async runtime
     /// (before `#[actix_web::main]` starts, or on a plain thread): its blocking HTTP
@@ -98,11 +115,13 @@ impl Auth {
     /// [`Auth::blocking_from_config`] does that for you.
     #[cfg(feature = "blocking")]
     pub fn blocking(verifier: verifier_core::JwtVerifier) -> Self {
-        Self::from_flavour(Flavour::Blocking(verifier))
+        Self::new(verifier)
     }
 
-    /// Authentication with a blocking verifier built from `config` on a short-lived
-    /// plain thread (feature `blocking`), so it is safe to call from async code such as
+    /// Authentication with a blocking verifier built from `config` (an
+    /// [`AuthConfig`](verifier_core::AuthConfig) or a
+    /// [`VerifierConfig`](verifier_core::VerifierConfig)) on a short-lived plain thread
+    /// (feature `blocking`), so it is safe to call from async code such as
     /// `#[actix_web::main]`.
     ///
     /// ```no_run
@@ -114,24 +133,13 @@ impl Auth {
     /// ```
     #[cfg(feature = "blocking")]
     pub fn blocking_from_config(
-        config: verifier_core::AuthConfig,
+        config: impl Into<verifier_core::VerifierConfig>,
     ) -> Result<Self, verifier_core::ConfigError> {
-        let verifier = std::thread::spawn(move || verifier_core::JwtVerifier::new(config))
+        let config = config.into();
+        let verifier = std::thread::spawn(move || verifier_core::JwtVerifier::from_config(config))
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         Ok(Self::blocking(verifier))
-    }
-
-    fn from_flavour(verifier: Flavour) -> Self {
-        Auth {
-            inner: Arc::new(Inner {
-                verifier,
-                challenge: Arc::new(Challenge::bearer(None)),
-                required_scopes: Vec::new(),
-                required_permissions: Vec::new(),
-                on_error: None,
-            }),
-        }
     }
 
     fn inner_mut(&mut self) -> &mut Inner {
@@ -147,7 +155,9 @@ impl Auth {
     }
 
     /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
-    /// hint, schemes); [`realm`](Self::realm) edits its realm.
+    /// hint, schemes); [`realm`](Self::realm) edits its realm. The default is
+    /// [`Challenge::for_verifier`]; start from it to keep the verifier's
+    /// `resource_metadata` and DPoP offer.
     pub fn challenge(mut self, challenge: Challenge) -> Self {
         self.inner_mut().challenge = Arc::new(challenge);
         self
@@ -158,7 +168,7 @@ impl Auth {
         &self.inner.challenge
     }
 
-    /// Scopes every authenticated request must carry, on top of the verifier's own
+    /// Adds scopes every authenticated request must carry, on top of the verifier's own
     /// `required_scopes`. Entries are trimmed; empty entries are ignored. A missing
     /// scope is `insufficient_scope` (403).
     pub fn require_scopes<I, S>(mut self, scopes: I) -> Self
@@ -166,25 +176,28 @@ impl Auth {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.inner_mut().required_scopes = clean(scopes);
+        let requirements = self.inner.requirements.clone().scopes(scopes);
+        self.inner_mut().requirements = requirements;
         self
     }
 
-    /// Permissions every authenticated request must carry, on top of the verifier's own
-    /// `required_permissions`. Entries are trimmed; empty entries are ignored. A missing
-    /// permission is `insufficient_permissions` (403).
+    /// Adds permissions every authenticated request must carry, on top of the verifier's
+    /// own `required_permissions`. Entries are trimmed; empty entries are ignored. A
+    /// missing permission is `insufficient_permissions` (403).
     pub fn require_permissions<I, S>(mut self, permissions: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.inner_mut().required_permissions = clean(permissions);
+        let requirements = self.inner.requirements.clone().permissions(permissions);
+        self.inner_mut().requirements = requirements;
         self
     }
 
     /// Replaces the failure response. The function gets the refusal and the realm and
-    /// returns the whole response; the status, challenge and `Retry-After` that
-    /// [`error_response`](crate::error_response) would write are yours to keep or drop.
+    /// returns the whole response; the status, challenge, `Retry-After` and `DPoP-Nonce`
+    /// that [`error_response`](crate::error_response) would write are yours to keep or
+    /// drop.
     ///
     /// ```
     /// use actix_web::HttpResponse;
@@ -212,7 +225,8 @@ impl Auth {
     }
 
     /// Like [`error_handler`](Self::error_handler), with the whole [`Challenge`] (for
-    /// [`error_response_with`](crate::error_response_with)).
+    /// [`error_response_with`](crate::error_response_with), which keeps
+    /// `resource_metadata` and the DPoP challenge).
     pub fn error_handler_with<F>(mut self, handler: F) -> Self
     where
         F: Fn(&AuthError, &Challenge) -> HttpResponse + Send + Sync + 'static,
@@ -228,20 +242,32 @@ impl Auth {
 
     /// The extra scopes required by this `Auth`.
     pub fn required_scopes(&self) -> &[String] {
-        &self.inner.required_scopes
+        self.inner.requirements.required_scopes()
     }
 
     /// The extra permissions required by this `Auth`.
     pub fn required_permissions(&self) -> &[String] {
-        &self.inner.required_permissions
+        self.inner.requirements.required_permissions()
+    }
+
+    /// The extra scopes and permissions required by this `Auth`.
+    pub fn requirements(&self) -> &Requirements {
+        &self.inner.requirements
+    }
+
+    /// The verifier (either flavour): [`Verifier::health`], [`Verifier::healthcheck`],
+    /// and with [`ResourceServer`](verifier_core::ResourceServer) its resource metadata
+    /// and DPoP settings.
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
     }
 
     /// The async verifier, when this `Auth` uses one.
     pub fn async_verifier(&self) -> Option<&AsyncJwtVerifier> {
         match &self.inner.verifier {
-            Flavour::Async(v) => Some(v),
-            #[cfg(feature = "blocking")]
-            Flavour::Blocking(_) => None,
+            Verifier::Async(v) => Some(v),
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 
@@ -249,83 +275,90 @@ impl Auth {
     #[cfg(feature = "blocking")]
     pub fn blocking_verifier(&self) -> Option<&verifier_core::JwtVerifier> {
         match &self.inner.verifier {
-            Flavour::Blocking(v) => Some(v),
-            Flavour::Async(_) => None,
+            Verifier::Blocking(v) => Some(v),
+            _ => None,
         }
     }
 
-    /// Verifies a token with either flavour, then checks this `Auth`'s extra scopes and
-    /// permissions. The blocking flavour runs on the blocking pool.
+    /// Verifies a token presented as Bearer without request context, then checks this
+    /// `Auth`'s extra scopes and permissions. The blocking flavour runs on the blocking
+    /// pool. Requests go through [`authenticate_request`](Self::authenticate_request).
     pub async fn verify(&self, token: &str) -> Result<CoreClaims, AuthError> {
-        let claims = match &self.inner.verifier {
-            Flavour::Async(verifier) => verifier.verify_access_token(token).await?,
-            #[cfg(feature = "blocking")]
-            Flavour::Blocking(verifier) => {
-                let verifier = verifier.clone();
-                let token = token.to_owned();
-                web::block(move || verifier.verify_access_token(token))
-                    .await
-                    .map_err(|e| AuthError::new(ErrorCode::JwksError).with_source(e))??
-            }
-        };
+        let claims = self.inner.verifier.verify_access_token(token).await?;
         self.check(&claims)?;
         Ok(claims)
     }
 
     /// Checks this `Auth`'s extra scopes and permissions against verified claims.
     pub fn check(&self, claims: &CoreClaims) -> Result<(), AuthError> {
-        if !self.inner.required_scopes.is_empty() {
-            claims.require_scopes(&self.inner.required_scopes)?;
-        }
-        if !self.inner.required_permissions.is_empty() {
-            claims.require_permissions(&self.inner.required_permissions)?;
-        }
-        Ok(())
+        self.inner.requirements.check(claims)
     }
 
-    /// Authenticates a request from its headers.
+    /// Authenticates a request known only by its headers, as `GET /`, with this
+    /// `Auth`'s requirements.
     ///
-    /// `Ok(None)`: no bearer credentials (no `Authorization` header, or another scheme
-    /// such as `Basic`). `Err`: `Bearer` without a token, or a refused token.
+    /// `Ok(None)`: no credentials (no `Authorization` header, or another scheme such as
+    /// `Basic`, and no token cookie). `Err`: `Bearer` without a token, or a refused
+    /// token. A DPoP proof signs the real method and URI: use
+    /// [`authenticate_request`](Self::authenticate_request) for DPoP.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<CoreClaims>, AuthError> {
-        match bearer_token(headers)? {
-            None => Ok(None),
-            Some(token) => self.verify(&token).await.map(Some),
-        }
+        let converted = Converted::from_headers(headers)?;
+        let verify = self
+            .inner
+            .verifier
+            .authenticate(converted.parts(&self.inner.requirements));
+        Ok(verify.await?.map(|a| a.claims))
     }
 
-    /// The key set's readiness (`healthcheck(refresh)` of the verifier), with either
-    /// flavour; the blocking one runs on the blocking pool.
+    /// Authenticates an actix request with this `Auth`'s requirements: its method, URI
+    /// (path and query, as the client sent them) and credential headers go to
+    /// [`Verifier::authenticate`]. Nothing is read from or written to the extensions.
+    ///
+    /// `Ok(None)`: no credentials of an accepted scheme.
+    pub fn authenticate_request(
+        &self,
+        req: &HttpRequest,
+    ) -> impl Future<Output = Result<Option<Authenticated>, AuthError>> + 'static {
+        self.authenticate_with(req, None)
+    }
+
+    /// [`authenticate_request`](Self::authenticate_request) with a route's own
+    /// requirements added to this `Auth`'s.
+    pub(crate) fn authenticate_with(
+        &self,
+        req: &HttpRequest,
+        route: Option<&Requirements>,
+    ) -> impl Future<Output = Result<Option<Authenticated>, AuthError>> + 'static {
+        let verify = Converted::from_request(req).map(|converted| {
+            let own = &self.inner.requirements;
+            let requirements = match route {
+                Some(route) if own.is_empty() => route.clone(),
+                Some(route) => own
+                    .clone()
+                    .scopes(route.required_scopes())
+                    .permissions(route.required_permissions()),
+                None => own.clone(),
+            };
+            self.inner
+                .verifier
+                .authenticate(converted.parts(&requirements))
+        });
+        async move { verify?.await }
+    }
+
+    /// The key set's readiness ([`Verifier::healthcheck`]), with either flavour; the
+    /// blocking one runs on the blocking pool.
     pub async fn healthcheck(&self, refresh: bool) -> bool {
-        match &self.inner.verifier {
-            Flavour::Async(verifier) => verifier.healthcheck(refresh).await,
-            #[cfg(feature = "blocking")]
-            Flavour::Blocking(verifier) => {
-                let verifier = verifier.clone();
-                web::block(move || verifier.healthcheck(refresh))
-                    .await
-                    .unwrap_or(false)
-            }
-        }
+        self.inner.verifier.healthcheck(refresh).await
     }
 
-    /// Readiness that says why (the verifier's `health()`), with either flavour; the
-    /// blocking one runs on the blocking pool. `Serialize`, for a readiness endpoint's
-    /// body.
+    /// Readiness that says why ([`Verifier::health`]), with either flavour; the blocking
+    /// one runs on the blocking pool. `Serialize`, for a readiness endpoint's body.
     pub async fn health(&self) -> Health {
-        match &self.inner.verifier {
-            Flavour::Async(verifier) => verifier.health().await,
-            #[cfg(feature = "blocking")]
-            Flavour::Blocking(verifier) => {
-                let verifier = verifier.clone();
-                web::block(move || verifier.health())
-                    .await
-                    .unwrap_or_default()
-            }
-        }
+        self.inner.verifier.health().await
     }
 
-    /// The actix error for a refusal, rendered with this `Auth`'s realm and handler.
+    /// The actix error for a refusal, rendered with this `Auth`'s challenge and handler.
     pub fn reject(&self, error: AuthError) -> BearerError {
         BearerError::with_parts(
             error,
@@ -351,16 +384,19 @@ impl Auth {
 #[derive(Clone)]
 pub(crate) struct AuthContext(pub(crate) Auth);
 
-fn clean<I, S>(entries: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    entries
-        .into_iter()
-        .map(|s| s.as_ref().trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
+/// Records a successful authentication in the request extensions: the [`Authenticated`]
+/// and its claims (which the extractors and the middleware reuse). Returns the fresh
+/// DPoP nonce for the response, when the client's nonce was of the previous window.
+pub(crate) fn record(req: &HttpRequest, authenticated: Authenticated) -> Option<ActixValue> {
+    let nonce = authenticated
+        .dpop
+        .as_ref()
+        .and_then(|d| d.next_nonce.as_ref())
+        .and_then(to_actix_value);
+    let mut ext = req.extensions_mut();
+    ext.insert(authenticated.claims.clone());
+    ext.insert(authenticated);
+    nonce
 }
 
 /// The bearer token of an actix request, parsed by [`verifier_core::bearer`].
@@ -397,7 +433,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
 }
 
 /// Claims for a request: those a middleware already verified (request extensions), else
-/// verified now with the request's [`Auth`]. `Ok((auth, None))`: no credentials.
+/// verified now with the request's [`Auth`] and recorded in the extensions (so a second
+/// extractor does not present a DPoP proof twice). `Ok((auth, None))`: no credentials.
 pub(crate) async fn resolve(
     req: &HttpRequest,
 ) -> Result<(Option<Auth>, Option<CoreClaims>), actix_web::Error> {
@@ -408,8 +445,13 @@ pub(crate) async fn resolve(
     let Some(auth) = auth else {
         return Err(not_configured());
     };
-    match auth.authenticate(req.headers()).await {
-        Ok(claims) => Ok((Some(auth), claims)),
+    match auth.authenticate_request(req).await {
+        Ok(Some(authenticated)) => {
+            let claims = authenticated.claims.clone();
+            record(req, authenticated);
+            Ok((Some(auth), Some(claims)))
+        }
+        Ok(None) => Ok((Some(auth), None)),
         Err(err) => Err(auth.reject(err).into()),
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! - [`Auth`]: the verifier (async [`AsyncJwtVerifier`](verifier_core::AsyncJwtVerifier),
 //!   or with feature `blocking` the [`JwtVerifier`](verifier_core::JwtVerifier) run on
-//!   actix's blocking pool), the realm, extra requirements and the error response.
+//!   the blocking pool), the challenge (realm, `resource_metadata`, DPoP), extra
+//!   requirements and the error response.
 //! - [`Claims<C>`]: extractor for the verified claims ([`verifier_core::Claims`] or your
 //!   own `serde` type); [`OptionalClaims<C>`] for optional authentication.
 //! - [`BearerAuth`]: middleware that authenticates and puts the claims in request
 //!   extensions (required or optional mode).
 //! - [`RequireScopes`] / [`RequirePermissions`]: per-route requirements (403).
+//! - [`resource_metadata`]: the RFC 9728 protected-resource metadata route.
 //! - [`BearerError`]: the refusal as an actix [`ResponseError`](actix_web::ResponseError):
 //!   status, `WWW-Authenticate` (400/401/403) or `Retry-After` (503), JSON body
 //!   `{"code", "detail"}`; customisable with [`Auth::error_handler`].
@@ -71,24 +73,57 @@
 //! resource or scope) or a check in the handler (`claims.require_scopes(..)` mapped into
 //! a [`BearerError`]).
 //!
+//! # Naming: the same words in the three integrations
+//!
+//! | what | verifier-actix | the same in verifier-tower / verifier-axum |
+//! |---|---|---|
+//! | construction, either flavour | [`Auth::new`]`(verifier)` (`impl Into<`[`Verifier`](verifier_core::Verifier)`>`) | `new(verifier)` |
+//! | blocking construction off the runtime | [`Auth::blocking_from_config`] | the verifier's `Into<Verifier>` |
+//! | realm | [`Auth::realm`]`("api")` | `realm` |
+//! | whole challenge | [`Auth::challenge`]`(Challenge)` (default [`Challenge::for_verifier`](verifier_core::Challenge::for_verifier)) | `challenge` |
+//! | requirements | [`Auth::require_scopes`], [`Auth::require_permissions`] ([`Requirements`](verifier_core::Requirements)); per route [`RequireScopes`], [`RequirePermissions`] | `require_scopes`, `require_permissions` |
+//! | health | [`Auth::health`], [`Auth::healthcheck`] (= [`Auth::verifier`]`().health()`) | `health`, `healthcheck` |
+//! | reading them back | [`Auth::realm_name`], [`Auth::challenge_ref`], [`Auth::verifier`] | `realm_name`, `challenge_ref`, `verifier` |
+//!
+//! Every request goes through the core's [`Verifier::authenticate`](verifier_core::Verifier::authenticate);
+//! this crate converts the actix request (method, URI, `Authorization` / `DPoP` /
+//! `Cookie`) and the responses, nothing else.
+//!
+//! # DPoP, resource metadata, token cookie
+//!
+//! What the verifier is configured with ([`VerifierConfig`](verifier_core::VerifierConfig),
+//! `OIDC_RESOURCE`, `OIDC_DPOP`, `OIDC_TOKEN_COOKIE`) applies here without more code:
+//! - the `DPoP` scheme through the extractors and the middleware (proof checked against
+//!   the request's method and full path), `DPoP-Nonce` on refusals and, from
+//!   [`BearerAuth`] / [`RequireScopes`], on successful responses;
+//! - [`resource_metadata`]: the RFC 9728 document route; `resource_metadata` in every
+//!   401/403 challenge; [`BearerAuth`] lets the document through unauthenticated;
+//! - the token cookie, read when there is no `Authorization` header.
+//!
+//! After authentication the request extensions hold the [`verifier_core::Claims`] and the
+//! [`verifier_core::Authenticated`] (scheme, issuer, DPoP confirmation).
+//!
 //! # Blocking verifier
 //!
-//! With feature `blocking`, [`Auth::blocking`] takes a
-//! [`JwtVerifier`](verifier_core::JwtVerifier); each verification runs through
-//! [`actix_web::web::block`], so a key-set fetch (up to `jwks_timeout`) never stalls the
-//! worker thread and the other requests it serves.
+//! With feature `blocking`, [`Auth::new`] (or [`Auth::blocking`]) takes a
+//! [`JwtVerifier`](verifier_core::JwtVerifier); each verification runs on tokio's
+//! blocking thread pool (actix-web runs on tokio), so a key-set fetch (up to
+//! `jwks_timeout`) never stalls the worker thread and the other requests it serves.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod auth;
 mod error;
 mod extract;
+mod metadata;
 mod middleware;
+mod request;
 mod require;
 
 pub use auth::{bearer_token, Auth};
 pub use error::{error_response, error_response_with, BearerError};
 pub use extract::{Claims, OptionalClaims};
+pub use metadata::resource_metadata;
 pub use middleware::{AuthFuture, BearerAuth, BearerAuthMiddleware};
 pub use require::{RequireMiddleware, RequirePermissions, RequireScopes};
 

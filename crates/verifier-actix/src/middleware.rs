@@ -7,10 +7,13 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::{HttpMessage, ResponseError};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode};
 
-use crate::auth::{Auth, AuthContext};
+use crate::auth::{record, Auth, AuthContext};
+use crate::metadata::{metadata_at, metadata_response};
 
 /// Middleware authenticating every request it wraps; use with `.wrap()` on an `App`, a
 /// `web::scope` or a `web::resource`.
@@ -18,12 +21,29 @@ use crate::auth::{Auth, AuthContext};
 /// On success the verified [`verifier_core::Claims`] go into the request extensions
 /// (`req.extensions().get::<verifier_core::Claims>()`), where the [`Claims`](crate::Claims)
 /// extractor and the [`RequireScopes`](crate::RequireScopes) middleware reuse them
-/// without verifying again. On failure the middleware answers itself with the
-/// [`Auth`]'s error response (400/401/403/503); the wrapped service is not called.
+/// without verifying again, next to the whole [`Authenticated`] (scheme, issuer, DPoP
+/// confirmation). On failure the middleware answers itself with the [`Auth`]'s error
+/// response (400/401/403/503); the wrapped service is not called.
 ///
-/// - [`BearerAuth::required`]: no bearer credentials → 401 `missing_token`.
-/// - [`BearerAuth::optional`]: no bearer credentials → the request goes on without
-///   claims; bad credentials are still refused.
+/// - [`BearerAuth::required`]: no credentials → 401 `missing_token`.
+/// - [`BearerAuth::optional`]: no credentials → the request goes on without claims; bad
+///   credentials are still refused.
+///
+/// # DPoP
+///
+/// When the verifier accepts DPoP, `Authorization: DPoP <token>` with its `DPoP` proof
+/// is checked against the request's method and URI (path and query as the client sent
+/// them; actix scopes do not strip their prefix). A middleware that rewrites the URI
+/// (such as `NormalizePath`) must therefore run after `BearerAuth` (`.wrap()` it first).
+/// When the client's nonce was of the previous window, the successful response carries a
+/// fresh `DPoP-Nonce` header.
+///
+/// # Protected-resource metadata
+///
+/// When the verifier has a resource, `GET` and `HEAD` on exactly its metadata path go
+/// through unauthenticated (to [`resource_metadata`](crate::resource_metadata)'s route),
+/// with or without [`skip_unmatched`](BearerAuth::skip_unmatched); other methods on
+/// that path are answered 405 with `Allow: GET, HEAD`.
 ///
 /// # Unknown paths stay 404
 ///
@@ -147,40 +167,72 @@ where
             skip_unmatched,
         } = self.config.clone();
         Box::pin(async move {
+            if let Some(next) = public_document(&auth, &req) {
+                return finish(&service, req, next).await;
+            }
             if skip_unmatched && !req.resource_map().has_resource(req.match_info().as_str()) {
-                return service
-                    .call(req)
-                    .await
-                    .map(ServiceResponse::map_into_left_body);
+                return finish(&service, req, Next::Call(None)).await;
             }
             let already = req.extensions().get::<CoreClaims>().map(|c| auth.check(c));
             let outcome = match already {
                 // An outer middleware verified the token: only this Auth's extras remain.
                 Some(checked) => checked.map(|()| None),
-                None => match auth.authenticate(req.headers()).await {
+                None => match auth.authenticate_request(req.request()).await {
                     Ok(None) if !optional => Err(AuthError::new(ErrorCode::MissingToken)),
                     other => other,
                 },
             };
-            match outcome {
-                Ok(claims) => {
-                    {
-                        let mut ext = req.extensions_mut();
-                        if let Some(claims) = claims {
-                            ext.insert(claims);
-                        }
-                        ext.insert(AuthContext(auth));
-                    }
-                    service
-                        .call(req)
-                        .await
-                        .map(ServiceResponse::map_into_left_body)
+            let next = match outcome {
+                Ok(authenticated) => {
+                    let nonce = authenticated.map(|a| record(req.request(), a));
+                    req.extensions_mut().insert(AuthContext(auth));
+                    Next::Call(nonce.flatten())
                 }
-                Err(err) => {
-                    let response = auth.reject(err).error_response();
-                    Ok(req.into_response(response).map_into_right_body())
-                }
-            }
+                Err(err) => Next::Answer(auth.reject(err).error_response()),
+            };
+            finish(&service, req, next).await
         })
     }
+}
+
+/// What a middleware does with a request once it has looked at it.
+pub(crate) enum Next {
+    /// Call the wrapped service, and put `DPoP-Nonce` on its response when given.
+    Call(Option<HeaderValue>),
+    /// Answer the request with this response (a refusal, a 405).
+    Answer(HttpResponse),
+}
+
+/// Carries out `next` for `req`.
+pub(crate) async fn finish<S, B>(
+    service: &S,
+    req: ServiceRequest,
+    next: Next,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    match next {
+        Next::Call(nonce) => {
+            let mut response = service.call(req).await?;
+            if let Some(nonce) = nonce {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static("dpop-nonce"), nonce);
+            }
+            Ok(response.map_into_left_body())
+        }
+        Next::Answer(response) => Ok(req.into_response(response).map_into_right_body()),
+    }
+}
+
+/// Requests for the protected-resource metadata, which is public (SPEC-2 §4.5): `GET`
+/// and `HEAD` on its exact path reach its route unauthenticated, other methods are
+/// answered 405 here. `None` for every other request.
+pub(crate) fn public_document(auth: &Auth, req: &ServiceRequest) -> Option<Next> {
+    let doc = metadata_at(auth, req.path())?;
+    Some(match *req.method() {
+        Method::GET | Method::HEAD => Next::Call(None),
+        _ => Next::Answer(metadata_response(doc, req.method())),
+    })
 }

@@ -2,65 +2,30 @@
 
 use std::future::{ready, Ready};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{HttpMessage, ResponseError};
-use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode};
+use verifier_core::{AuthError, Claims as CoreClaims, ErrorCode, Requirements};
 
-use crate::auth::{not_configured, Auth};
+use crate::auth::{not_configured, record, Auth};
 use crate::error::BearerError;
-use crate::middleware::AuthFuture;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Scopes,
-    Permissions,
-}
-
-#[derive(Clone, Debug)]
-struct Requirement {
-    kind: Kind,
-    required: Arc<[String]>,
-}
-
-impl Requirement {
-    fn new<I, S>(kind: Kind, entries: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let required: Vec<String> = entries
-            .into_iter()
-            .map(|s| s.as_ref().trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        Requirement {
-            kind,
-            required: required.into(),
-        }
-    }
-
-    fn check(&self, claims: &CoreClaims) -> Result<(), AuthError> {
-        match self.kind {
-            Kind::Scopes => claims.require_scopes(&self.required),
-            Kind::Permissions => claims.require_permissions(&self.required),
-        }
-    }
-}
+use crate::middleware::{finish, public_document, AuthFuture, Next};
 
 macro_rules! requirement_middleware {
-    ($name:ident, $kind:expr, $what:literal, $code:literal, $example:literal) => {
+    ($name:ident, $kind:ident, $what:literal, $code:literal, $example:literal) => {
         #[doc = concat!("Middleware requiring ", $what, " on the routes it wraps: `.wrap()` it on a")]
         /// `web::resource`, `web::scope` or `App`.
         ///
         /// Authenticates the request first when no [`BearerAuth`](crate::BearerAuth) middleware
         /// did (401 as usual; the [`Auth`] comes from the application data), then checks
         #[doc = concat!("the ", $what, ": any missing one is answered with 403 `", $code, "`,")]
-        /// listing the missing ones (sorted) in the `WWW-Authenticate` challenge. The
-        /// verified claims go into the request extensions, so the [`Claims`](crate::Claims)
-        /// extractor in the handler reuses them.
+        /// listing the missing ones (sorted) in the `WWW-Authenticate` challenge. When
+        /// this middleware authenticates, the requirements are checked inside the core
+        /// pipeline together with the [`Auth`]'s own, so a refused DPoP request leaves its
+        /// proof unused. The verified claims go into the request extensions, so the
+        /// [`Claims`](crate::Claims) extractor in the handler reuses them; a fresh
+        /// `DPoP-Nonce` goes on the response as with [`BearerAuth`](crate::BearerAuth).
         ///
         /// # Why not a guard
         ///
@@ -83,7 +48,7 @@ macro_rules! requirement_middleware {
         /// ```
         #[derive(Clone, Debug)]
         pub struct $name {
-            requirement: Requirement,
+            requirement: Requirements,
         }
 
         impl $name {
@@ -94,7 +59,7 @@ macro_rules! requirement_middleware {
                 S: AsRef<str>,
             {
                 $name {
-                    requirement: Requirement::new($kind, required),
+                    requirement: Requirements::new().$kind(required),
                 }
             }
         }
@@ -123,14 +88,14 @@ macro_rules! requirement_middleware {
 
 requirement_middleware!(
     RequireScopes,
-    Kind::Scopes,
+    scopes,
     "scopes",
     "insufficient_scope",
     "admin"
 );
 requirement_middleware!(
     RequirePermissions,
-    Kind::Permissions,
+    permissions,
     "permissions",
     "insufficient_permissions",
     "reports:read"
@@ -140,7 +105,7 @@ requirement_middleware!(
 #[derive(Debug)]
 pub struct RequireMiddleware<S> {
     service: Rc<S>,
-    requirement: Requirement,
+    requirement: Requirements,
 }
 
 impl<S, B> Service<ServiceRequest> for RequireMiddleware<S>
@@ -159,43 +124,43 @@ where
         let requirement = self.requirement.clone();
         Box::pin(async move {
             let auth = Auth::from_request(req.request());
+            // The protected-resource metadata is public (as with `BearerAuth`).
+            if let Some(next) = auth.as_ref().and_then(|a| public_document(a, &req)) {
+                return finish(&service, req, next).await;
+            }
             let checked = req
                 .extensions()
                 .get::<CoreClaims>()
                 .map(|claims| requirement.check(claims));
             let outcome = match checked {
-                Some(result) => result,
+                Some(result) => result.map(|()| None),
                 None => {
                     let Some(auth) = &auth else {
                         return Ok(req.error_response(not_configured()).map_into_right_body());
                     };
-                    match auth.authenticate(req.headers()).await {
-                        Ok(Some(claims)) => {
-                            let result = requirement.check(&claims);
-                            if result.is_ok() {
-                                req.extensions_mut().insert(claims);
-                            }
-                            result
-                        }
+                    // This route's requirements are checked inside the pipeline, with
+                    // the `Auth`'s, before a DPoP proof is recorded as used.
+                    match auth
+                        .authenticate_with(req.request(), Some(&requirement))
+                        .await
+                    {
+                        Ok(Some(authenticated)) => Ok(record(req.request(), authenticated)),
                         Ok(None) => Err(AuthError::new(ErrorCode::MissingToken)),
                         Err(err) => Err(err),
                     }
                 }
             };
-            match outcome {
-                Ok(()) => service
-                    .call(req)
-                    .await
-                    .map(ServiceResponse::map_into_left_body),
+            let next = match outcome {
+                Ok(nonce) => Next::Call(nonce),
                 Err(err) => {
                     let error = match &auth {
                         Some(auth) => auth.reject(err),
                         None => BearerError::new(err),
                     };
-                    let response = error.error_response();
-                    Ok(req.into_response(response).map_into_right_body())
+                    Next::Answer(error.error_response())
                 }
-            }
+            };
+            finish(&service, req, next).await
         })
     }
 }

@@ -140,3 +140,73 @@ async fn slow_jwks_fetch_does_not_stall_the_worker() {
         srv.stop().await;
     }
 }
+
+/// The blocking verifier with a resource and DPoP `allowed`, built off the runtime: the
+/// DPoP scheme, the replay check, a 403 for scope and the challenges of SPEC-2 §5.10
+/// are the same through the extractor, `RequireScopes` and `BearerAuth`.
+#[actix_web::test]
+async fn blocking_verifier_with_dpop_and_a_resource() {
+    use verifier_core::dpop::{DpopConfig, DpopMode, DpopVerifier};
+    use verifier_core::{Algorithm, JwtVerifier, ResourceConfig};
+    use verifier_testkit::conformance::challenges::{DpopCase, Expected, PUBLIC_ORIGIN, RESOURCE};
+    use verifier_testkit::{Alg, DpopProof, TestKey};
+
+    let issuer = TestIssuer::start();
+    let config = config_builder(&issuer).build().unwrap();
+    let verifier = std::thread::spawn(move || {
+        JwtVerifier::builder()
+            .issuer(config)
+            .resource(ResourceConfig::builder().resource(RESOURCE).build()?)
+            .dpop(DpopVerifier::new(
+                DpopConfig::builder()
+                    .mode(DpopMode::Allowed)
+                    .algs([Algorithm::ES256, Algorithm::EdDSA])
+                    .public_base_url(PUBLIC_ORIGIN)
+                    .build()?,
+            ))
+            .build()
+    })
+    .join()
+    .unwrap()
+    .unwrap();
+    let auth = Auth::new(verifier).realm(REALM);
+    assert!(auth.blocking_verifier().is_some());
+    let srv = serve_routes!(auth);
+    let key = TestKey::generate(Alg::ES256, "holder");
+    let token = issuer
+        .token()
+        .claim("scope", json!("read"))
+        .cnf_jkt(&key)
+        .build();
+    for path in ["/me", "/mw/me"] {
+        let proof = DpopProof::new(&key)
+            .htu(&format!("{PUBLIC_ORIGIN}{path}"))
+            .ath_for(&token)
+            .build();
+        let headers = [("authorization", format!("DPoP {token}")), ("dpop", proof)];
+        let reply = common::spec::get(&srv.url(path), &headers).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["scheme"], "DPoP");
+        assert_eq!(body["jkt"], key.thumbprint());
+        let again = common::spec::get(&srv.url(path), &headers).await;
+        assert_eq!(again.code(), "dpop_proof_replayed", "{path}");
+    }
+    let e = Expected::spec();
+    for case in [
+        DpopCase::AllowedNoCredentials,
+        DpopCase::AllowedBadProof,
+        DpopCase::MissingScope,
+    ] {
+        let paths = match case.requires_scope() {
+            true => ["/admin", "/mw-admin"],
+            false => ["/me", "/mw/me"],
+        };
+        for path in paths {
+            let reply = common::spec::get(&srv.url(path), &case.headers(&issuer, &key, path)).await;
+            assert_eq!(reply.status, case.status(), "{case:?} {path}: {reply:?}");
+            assert_eq!(reply.challenges, case.fields(&e), "{case:?} {path}");
+        }
+    }
+    srv.stop().await;
+}

@@ -83,17 +83,18 @@ impl Auth {
     /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
     /// hint, schemes) of the extractors and layers; [`realm`](Self::realm) edits its
     /// realm.
-    pub fn challenge(mut self, challenge: Challenge) -> Self {
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
         self.challenge = Arc::new(challenge);
         self
     }
 
-    /// The same as [`challenge`](Self::challenge) (its earlier name).
-    pub fn with_challenge(self, challenge: Challenge) -> Self {
-        self.challenge(challenge)
+    /// The `WWW-Authenticate` challenge refusals are answered with.
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
     }
 
-    /// The `WWW-Authenticate` challenge refusals are answered with.
+    /// The same as [`challenge`](Self::challenge) (the name of the tower and actix-web
+    /// getters).
     pub fn challenge_ref(&self) -> &Challenge {
         &self.challenge
     }

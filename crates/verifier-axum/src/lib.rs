@@ -49,7 +49,7 @@
 //! | what | here |
 //! |---|---|
 //! | realm | [`Auth::realm`]`("api")` (no realm by default; [`with_realm`](Auth::with_realm) is its earlier name); read back with [`realm_name`](Auth::realm_name) |
-//! | the whole challenge | [`Auth::challenge`]`(Challenge)`; [`challenge_ref`](Auth::challenge_ref) |
+//! | the whole challenge | [`Auth::with_challenge`]`(Challenge)`; read back with [`challenge_ref`](Auth::challenge_ref) (or [`challenge`](Auth::challenge)) |
 //! | requirements | [`Auth::require_scopes`], [`Auth::require_permissions`] (layers), [`Authorized`] (guard) |
 //! | blocking construction | `Auth::new(jwt_verifier)` with feature `blocking` (`From<JwtVerifier> for Verifier`, `Verifier::Blocking`) |
 //! | health | [`Auth::healthcheck`]`(refresh)`, [`Auth::health`]`()` |

@@ -9,7 +9,7 @@ use http::{Method, Uri};
 
 use crate::claims::Claims;
 use crate::config::AuthConfig;
-use crate::error::{AuthError, ErrorCode};
+use crate::error::AuthError;
 use crate::health::Health;
 use crate::request::{Authenticated, RequestParts};
 use crate::requirements::Requirements;
@@ -222,6 +222,6 @@ where
         // flavour would and let the panic reach the caller.
         Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
         // The runtime is shutting down.
-        Err(err) => Err(AuthError::new(ErrorCode::JwksError).with_source(err)),
+        Err(err) => Err(AuthError::new(crate::ErrorCode::JwksError).with_source(err)),
     }
 }

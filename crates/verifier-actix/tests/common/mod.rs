@@ -7,6 +7,9 @@ use actix_web::dev::ServerHandle;
 use verifier_core::AuthConfig;
 use verifier_testkit::{TestIssuer, DEFAULT_AUDIENCE};
 
+#[macro_use]
+pub mod spec;
+
 pub const REALM: &str = "api";
 
 /// The configuration for tests against `issuer`.

@@ -189,8 +189,8 @@ impl VerifierConfig {
                 .or_else(|| origin.clone()),
             _ => lookup(name),
         };
-        let dpop = DpopConfig::from_env_lookup(&lookup)?;
-        let config = Self::issuers_from_env(&lookup)?;
+        let dpop = DpopConfig::from_env_lookup(lookup)?;
+        let config = Self::issuers_from_env(lookup)?;
         let config = config
             .with_resource(resource)
             .map_err(|e| match e.field() {
