@@ -2,9 +2,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
+use axum::body::Body;
+use axum::extract::{FromRef, OriginalUri};
 use axum::http::request::Parts;
-use verifier_core::{AsyncJwtVerifier, AuthError, Challenge, ErrorCode, RequestParts};
+use axum::http::{Extensions, Method, Uri};
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use verifier_core::{
+    AsyncJwtVerifier, AuthError, Authenticated, Challenge, ErrorCode, Health,
+    ProtectedResourceMetadata, RequestParts, Requirements, ResourceServer,
+};
 use verifier_tower::{BearerAuthLayer, Verifier};
 
 use crate::rejection::AuthRejection;
@@ -17,7 +25,7 @@ use crate::rejection::AuthRejection;
 /// with no realm.
 ///
 /// The realm defaults to none (`WWW-Authenticate: Bearer`, `Bearer error="..."`), like the
-/// core crate and the tower layer; set one with [`Auth::with_realm`]. The example servers
+/// core crate and the tower layer; set one with [`Auth::realm`]. The example servers
 /// use `"api"`.
 ///
 /// Cheap to clone.
@@ -32,7 +40,7 @@ use crate::rejection::AuthRejection;
 ///     format!("hello {}", claims.sub().unwrap_or("?"))
 /// }
 ///
-/// let auth = Auth::new(AsyncJwtVerifier::new(AuthConfig::from_env()?)?).with_realm("api");
+/// let auth = Auth::new(AsyncJwtVerifier::new(AuthConfig::from_env()?)?).realm("api");
 /// let app: Router = Router::new()
 ///     .route("/me", get(me))
 ///     .route("/admin", get(me).route_layer(auth.require_scopes(["admin"])))
@@ -48,6 +56,9 @@ pub struct Auth {
 impl Auth {
     /// State for `verifier` (an `AsyncJwtVerifier`, a `JwtVerifier` with feature
     /// `blocking`, or a [`Verifier`]), without a realm.
+    ///
+    /// The challenge is the verifier's ([`Challenge::for_verifier`]): `resource_metadata`
+    /// when a resource is configured, the `DPoP` scheme when DPoP is accepted.
     pub fn new(verifier: impl Into<Verifier>) -> Self {
         let verifier = verifier.into();
         Auth {
@@ -56,16 +67,22 @@ impl Auth {
         }
     }
 
-    /// Sets the `realm` of the `WWW-Authenticate` challenge.
-    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
+    /// Sets the `realm` of the `WWW-Authenticate` challenge (the same name as the tower
+    /// layer's and the actix-web `Auth`'s).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
         let challenge = (*self.challenge).clone();
         self.challenge = Arc::new(challenge.with_realm(&realm.into()));
         self
     }
 
+    /// The same as [`realm`](Self::realm) (its earlier name).
+    pub fn with_realm(self, realm: impl Into<String>) -> Self {
+        self.realm(realm)
+    }
+
     /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
-    /// hint, schemes) of the extractors and layers; [`with_realm`](Self::with_realm)
-    /// edits its realm.
+    /// hint, schemes) of the extractors and layers; [`realm`](Self::realm) edits its
+    /// realm.
     pub fn with_challenge(mut self, challenge: Challenge) -> Self {
         self.challenge = Arc::new(challenge);
         self
@@ -76,14 +93,66 @@ impl Auth {
         &self.challenge
     }
 
+    /// The same as [`challenge`](Self::challenge) (the name of the tower and actix-web
+    /// getters).
+    pub fn challenge_ref(&self) -> &Challenge {
+        &self.challenge
+    }
+
     /// The verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
     }
 
     /// The realm, if any.
-    pub fn realm(&self) -> Option<&str> {
+    pub fn realm_name(&self) -> Option<&str> {
         self.challenge.realm()
+    }
+
+    /// Readiness of the verifier: true when every issuer has a usable key set
+    /// ([`Verifier::healthcheck`]).
+    pub async fn healthcheck(&self, refresh: bool) -> bool {
+        self.verifier.healthcheck(refresh).await
+    }
+
+    /// Readiness that says why ([`Verifier::health`]); `Serialize`, for a readiness
+    /// endpoint's body.
+    pub async fn health(&self) -> Health {
+        self.verifier.health().await
+    }
+
+    /// A router answering the protected-resource metadata document (RFC 9728, SPEC-2
+    /// §4.5) at its path, to [`merge`](axum::Router::merge) into the application:
+    /// `GET` 200 with the document, `HEAD` without a body, other methods 405 with
+    /// `Allow: GET, HEAD`. Empty when the verifier has no resource configured.
+    ///
+    /// Merged outside the authenticated routes (or next to a [`layer`](Self::layer),
+    /// which answers the path itself), it needs no credentials.
+    ///
+    /// ```no_run
+    /// # fn run(auth: verifier_axum::Auth) {
+    /// use axum::{routing::get, Router};
+    /// use verifier_axum::Claims;
+    /// async fn me(Claims(claims): Claims) -> String { claims.sub().unwrap_or("?").to_owned() }
+    /// let app: Router = Router::new()
+    ///     .route("/me", get(me))
+    ///     .merge(auth.resource_metadata_router())
+    ///     .with_state(auth);
+    /// # let _ = app; }
+    /// ```
+    pub fn resource_metadata_router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let Some(doc) = self.verifier.resource_metadata().cloned() else {
+            return Router::new();
+        };
+        let path = doc.path().to_owned();
+        let answer = move |method: Method| {
+            let doc = doc.clone();
+            async move { metadata_response(&doc, &method) }
+        };
+        Router::new().route(&path, any(answer))
     }
 
     /// A tower layer requiring authentication, with this realm: claims go into the request
@@ -93,8 +162,15 @@ impl Auth {
     /// [`Router::layer`](axum::Router::layer): `route_layer` runs only when a route
     /// matched, so an unknown path stays `404`; `layer` also wraps the fallback, so an
     /// unknown path without a token answers `401`.
+    ///
+    /// The layer answers the protected-resource metadata path itself (see
+    /// [`BearerAuthLayer::serve_resource_metadata`]), and reads the URI the client used
+    /// from axum's [`OriginalUri`] (behind [`Router::nest`](axum::Router::nest) the
+    /// request's own URI lacks the prefix a DPoP proof signs).
     pub fn layer(&self) -> BearerAuthLayer {
-        BearerAuthLayer::new(self.verifier.clone()).challenge((*self.challenge).clone())
+        BearerAuthLayer::new(self.verifier.clone())
+            .challenge((*self.challenge).clone())
+            .request_uri(original_uri)
     }
 
     /// Like [`Auth::layer`], in optional mode: no credentials pass without claims, bad
@@ -135,16 +211,33 @@ impl Auth {
     }
 
     /// The request's verified claims: those already in the extensions (from the tower
-    /// layer or an earlier extractor), or from verifying the bearer token, which are then
-    /// stored in the extensions for later extractors. `Ok(None)`: no bearer credentials.
+    /// layer or an earlier extractor, then checked against `requirements` here), or from
+    /// authenticating the request with `requirements` (checked inside the pipeline,
+    /// before a DPoP proof is recorded as used), which are then stored in the extensions
+    /// for later extractors. `Ok(None)`: no credentials.
     pub(crate) async fn claims_from_parts(
         &self,
         parts: &mut Parts,
+        requirements: Option<&Requirements>,
     ) -> Result<Option<verifier_core::Claims>, AuthRejection> {
         if let Some(claims) = parts.extensions.get::<verifier_core::Claims>() {
+            if let Some(requirements) = requirements {
+                if let Err(err) = requirements.check(claims) {
+                    let err = match parts.extensions.get::<Authenticated>() {
+                        Some(authenticated) => err.with_scheme(authenticated.scheme),
+                        None => err,
+                    };
+                    return Err(self.reject(err));
+                }
+            }
             return Ok(Some(claims.clone()));
         }
-        let request = RequestParts::new(&parts.method, &parts.uri, &parts.headers);
+        let uri = original_uri(&parts.extensions).unwrap_or(&parts.uri);
+        let request = RequestParts::new(&parts.method, uri, &parts.headers);
+        let request = match requirements {
+            Some(requirements) => request.requiring(requirements),
+            None => request,
+        };
         match self.verifier.authenticate(request).await {
             Ok(Some(authenticated)) => {
                 let claims = authenticated.claims.clone();
@@ -161,11 +254,23 @@ impl Auth {
     pub(crate) async fn required_claims(
         &self,
         parts: &mut Parts,
+        requirements: Option<&Requirements>,
     ) -> Result<verifier_core::Claims, AuthRejection> {
-        self.claims_from_parts(parts)
+        self.claims_from_parts(parts, requirements)
             .await?
             .ok_or_else(|| self.reject(AuthError::new(ErrorCode::MissingToken)))
     }
+}
+
+/// The URI the client used: axum's [`OriginalUri`] (set by the router before `nest`
+/// strips a prefix), when present.
+fn original_uri(extensions: &Extensions) -> Option<&Uri> {
+    extensions.get::<OriginalUri>().map(|original| &original.0)
+}
+
+/// The metadata path's answer (SPEC-2 §4.5).
+fn metadata_response(doc: &ProtectedResourceMetadata, method: &Method) -> Response {
+    doc.respond(method).map(Body::from)
 }
 
 impl From<AsyncJwtVerifier> for Auth {

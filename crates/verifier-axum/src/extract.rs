@@ -92,7 +92,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = Auth::from_ref(state);
-        let claims = auth.required_claims(parts).await?;
+        let claims = auth.required_claims(parts, None).await?;
         C::from_claims(claims)
             .map(Claims)
             .map_err(|err| auth.reject(err))
@@ -112,7 +112,7 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let auth = Auth::from_ref(state);
-        match auth.claims_from_parts(parts).await? {
+        match auth.claims_from_parts(parts, None).await? {
             None => Ok(None),
             Some(claims) => C::from_claims(claims)
                 .map(|c| Some(Claims(c)))

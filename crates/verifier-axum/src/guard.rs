@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use verifier_core::FromClaims;
+use verifier_core::{FromClaims, Requirements};
 
 use crate::auth::Auth;
 use crate::rejection::AuthRejection;
@@ -101,12 +101,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = Auth::from_ref(state);
-        let claims = auth.required_claims(parts).await?;
-        let checked = claims
-            .require_scopes(R::SCOPES)
-            .and_then(|()| claims.require_permissions(R::PERMISSIONS))
-            .and_then(|()| C::from_claims(claims));
-        match checked {
+        // Checked inside the pipeline: a request refused for scope leaves its DPoP proof
+        // unused.
+        let requirements = Requirements::new()
+            .scopes(R::SCOPES)
+            .permissions(R::PERMISSIONS);
+        let requirements = (!requirements.is_empty()).then_some(requirements);
+        let claims = auth.required_claims(parts, requirements.as_ref()).await?;
+        match C::from_claims(claims) {
             Ok(claims) => Ok(Authorized {
                 claims,
                 requirement: PhantomData,

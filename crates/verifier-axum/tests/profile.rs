@@ -96,7 +96,7 @@ async fn auth_challenge_carries_resource_metadata() {
         Auth::new(verifier).with_challenge(Challenge::bearer(Some("api")).with_resource_metadata(
             "https://api.example.com/.well-known/oauth-protected-resource/mcp",
         ));
-    assert_eq!(auth.realm(), Some("api"));
+    assert_eq!(auth.realm_name(), Some("api"));
     let addr = serve(auth).await;
     for path in ["/me", "/admin"] {
         let resp = fetch(addr, path, None).await;

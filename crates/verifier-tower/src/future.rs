@@ -5,10 +5,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use verifier_core::dpop::DPOP_NONCE;
 use verifier_core::{AuthError, AuthenticateFuture, ErrorCode};
 
 use crate::failure::OnFailure;
@@ -41,6 +42,8 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
+            // `DPoP-Nonce` for the response (a nonce from the previous window).
+            nonce: Option<HeaderValue>,
         },
         Refused {
             response: Option<S::Response>,
@@ -54,11 +57,14 @@ where
 {
     pub(crate) fn inner(future: S::Future) -> Self {
         ResponseFuture {
-            state: State::Inner { future },
+            state: State::Inner {
+                future,
+                nonce: None,
+            },
         }
     }
 
-    pub(crate) fn refused(response: S::Response) -> Self {
+    pub(crate) fn answered(response: S::Response) -> Self {
         ResponseFuture {
             state: State::Refused {
                 response: Some(response),
@@ -102,8 +108,13 @@ where
                 } => {
                     let verified = ready!(verify.as_mut().poll(cx));
                     let mut request = request.take().expect("polled after completion");
+                    let mut nonce = None;
                     let refusal = match verified {
                         Ok(Some(authenticated)) => {
+                            nonce = authenticated
+                                .dpop
+                                .as_ref()
+                                .and_then(|d| d.next_nonce.clone());
                             let extensions = request.extensions_mut();
                             extensions.insert(authenticated.claims.clone());
                             extensions.insert(authenticated);
@@ -116,7 +127,7 @@ where
                     match refusal {
                         None => {
                             let future = inner.call(request);
-                            this.state.set(State::Inner { future });
+                            this.state.set(State::Inner { future, nonce });
                         }
                         Some(err) => {
                             let response = settings.failure(&err);
@@ -125,7 +136,13 @@ where
                         }
                     }
                 }
-                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Inner { future, nonce } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if let Some(nonce) = nonce.take() {
+                        response.headers_mut().insert(DPOP_NONCE, nonce);
+                    }
+                    return Poll::Ready(Ok(response));
+                }
                 StateProj::Refused { response } => {
                     return Poll::Ready(Ok(response.take().expect("polled after completion")))
                 }

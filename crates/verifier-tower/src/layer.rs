@@ -3,10 +3,28 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use verifier_core::{AuthError, Challenge, Claims, Requirements, Verifier};
+use verifier_core::{
+    AuthError, Challenge, Health, ProtectedResourceMetadata, Requirements, ResourceServer, Verifier,
+};
 
 use crate::failure::DefaultOnFailure;
 use crate::service::BearerAuth;
+
+/// Where the layer reads the URI the client used: from the request extensions (e.g.
+/// the original URI a prefix-stripping router saved), `None` meaning `Request::uri`.
+///
+/// ```
+/// use http::{Extensions, Uri};
+/// /// What my router stores before stripping a prefix.
+/// #[derive(Clone)]
+/// struct FullUri(Uri);
+/// fn full_uri(extensions: &Extensions) -> Option<&Uri> {
+///     extensions.get::<FullUri>().map(|u| &u.0)
+/// }
+/// let source: verifier_tower::UriSource = full_uri;
+/// # let _ = source;
+/// ```
+pub type UriSource = fn(&http::Extensions) -> Option<&http::Uri>;
 
 /// What a layer and its services share.
 #[derive(Clone, Debug)]
@@ -15,29 +33,45 @@ pub(crate) struct Settings<F> {
     pub(crate) challenge: Arc<Challenge>,
     pub(crate) requirements: Requirements,
     pub(crate) optional: bool,
+    /// The metadata document answered on its path, when served.
+    pub(crate) metadata: Option<ProtectedResourceMetadata>,
+    pub(crate) request_uri: Option<UriSource>,
     pub(crate) on_failure: F,
 }
 
 impl<F> Settings<F> {
-    /// The per-layer requirements, on top of the verifier-wide ones.
-    pub(crate) fn check(&self, claims: &Claims) -> Result<(), AuthError> {
-        self.requirements.check(claims)
-    }
-
     pub(crate) fn failure<B>(&self, error: &AuthError) -> http::Response<B>
     where
         F: crate::OnFailure<B>,
     {
         self.on_failure.on_failure_with(error, &self.challenge)
     }
+
+    /// The URI the client used.
+    pub(crate) fn uri<'r, B>(&self, req: &'r http::Request<B>) -> &'r http::Uri {
+        self.request_uri
+            .and_then(|source| source(req.extensions()))
+            .unwrap_or(req.uri())
+    }
+
+    /// The metadata document, when `uri` is exactly its path.
+    pub(crate) fn metadata_for(&self, uri: &http::Uri) -> Option<&ProtectedResourceMetadata> {
+        self.metadata
+            .as_ref()
+            .filter(|doc| doc.path() == uri.path())
+    }
 }
 
-/// Applies [`BearerAuth`] to services: bearer-token authentication from the
-/// `Authorization` header, claims into request extensions, failures answered directly.
+/// Applies [`BearerAuth`] to services: authentication of the request (Bearer, DPoP, the
+/// token cookie, as the verifier is configured), claims into request extensions,
+/// failures answered directly, the protected-resource metadata path answered.
 ///
-/// Defaults: authentication required, no realm in the challenge, no per-layer scopes or
-/// permissions (the verifier-wide ones from [`AuthConfig`](verifier_core::AuthConfig)
-/// always apply), [`DefaultOnFailure`] responses.
+/// Defaults: authentication required; the verifier's challenge
+/// ([`Challenge::for_verifier`]: no realm, `resource_metadata` when a resource is
+/// configured, the `DPoP` scheme when accepted); no per-layer scopes or permissions (the
+/// verifier-wide ones from [`AuthConfig`](verifier_core::AuthConfig) always apply); the
+/// metadata document served when a resource is configured; the request's own URI;
+/// [`DefaultOnFailure`] responses.
 ///
 /// ```no_run
 /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,9 +98,11 @@ impl BearerAuthLayer<DefaultOnFailure> {
         BearerAuthLayer {
             settings: Settings {
                 challenge: Arc::new(Challenge::for_verifier(&verifier, None)),
+                metadata: verifier.resource_metadata().cloned(),
                 verifier,
                 requirements: Requirements::new(),
                 optional: false,
+                request_uri: None,
                 on_failure: DefaultOnFailure,
             },
         }
@@ -130,6 +166,33 @@ impl<F> BearerAuthLayer<F> {
         self
     }
 
+    /// Whether the layer answers `GET`/`HEAD` on the verifier's protected-resource
+    /// metadata path itself, before authentication (RFC 9728, SPEC-2 §4.5): 200 with the
+    /// document (no body for `HEAD`), other methods 405 with `Allow: GET, HEAD`. The
+    /// path is matched exactly (query ignored, no trailing-slash variant) against the
+    /// [request URI](Self::request_uri).
+    ///
+    /// On by default when the verifier has a resource configured
+    /// ([`ResourceConfig`](verifier_core::ResourceConfig)); `true` without a resource
+    /// serves nothing. Turn it off when you mount [`ResourceMetadataService`](crate::ResourceMetadataService)
+    /// yourself.
+    pub fn serve_resource_metadata(mut self, serve: bool) -> Self {
+        self.settings.metadata = match serve {
+            true => self.settings.verifier.resource_metadata().cloned(),
+            false => None,
+        };
+        self
+    }
+
+    /// Where the URI the client used is found, for DPoP's `htu` and the metadata path:
+    /// behind a router that strips a prefix from `Request::uri` (axum's `nest`), the
+    /// original URI it keeps in the extensions. `None` from `source` falls back to
+    /// `Request::uri`. `verifier_axum::Auth::layer` sets it to axum's `OriginalUri`.
+    pub fn request_uri(mut self, source: UriSource) -> Self {
+        self.settings.request_uri = Some(source);
+        self
+    }
+
     /// Replaces the failure response: an [`OnFailure`](crate::OnFailure) implementation or
     /// a closure `Fn(&AuthError) -> http::Response<B>`.
     ///
@@ -151,6 +214,8 @@ impl<F> BearerAuthLayer<F> {
             challenge,
             requirements,
             optional,
+            metadata,
+            request_uri,
             ..
         } = self.settings;
         BearerAuthLayer {
@@ -159,6 +224,8 @@ impl<F> BearerAuthLayer<F> {
                 challenge,
                 requirements,
                 optional,
+                metadata,
+                request_uri,
                 on_failure,
             },
         }
@@ -169,9 +236,32 @@ impl<F> BearerAuthLayer<F> {
         &self.settings.verifier
     }
 
-    /// The configured realm.
+    /// The configured realm (the same as [`realm_name`](Self::realm_name)).
     pub fn realm_str(&self) -> Option<&str> {
         self.settings.challenge.realm()
+    }
+
+    /// The configured realm.
+    pub fn realm_name(&self) -> Option<&str> {
+        self.settings.challenge.realm()
+    }
+
+    /// The protected-resource metadata document the layer answers on its path, when it
+    /// serves one (see [`serve_resource_metadata`](Self::serve_resource_metadata)).
+    pub fn resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
+        self.settings.metadata.as_ref()
+    }
+
+    /// Readiness of the verifier: true when every issuer has a usable key set
+    /// ([`Verifier::healthcheck`]); for a readiness endpoint.
+    pub async fn healthcheck(&self, refresh: bool) -> bool {
+        self.settings.verifier.healthcheck(refresh).await
+    }
+
+    /// Readiness that says why ([`Verifier::health`]); `Serialize`, for a readiness
+    /// endpoint's body.
+    pub async fn health(&self) -> Health {
+        self.settings.verifier.health().await
     }
 
     /// The `WWW-Authenticate` challenge refusals are answered with.

@@ -1,27 +1,50 @@
-//! [tower] middleware for `oidc-jwt-verifier`: bearer-token authentication for any
-//! `http` / `hyper` / `axum` service stack.
+//! [tower] middleware for `oidc-jwt-verifier`: authentication for any `http` / `hyper` /
+//! `axum` service stack, as a thin adapter over the core's request-level
+//! [`Verifier::authenticate`].
 //!
 //! [`BearerAuthLayer`] wraps a service in [`BearerAuth`], which
-//! - reads the `Authorization` header (scheme `Bearer` in any case, one or more spaces,
-//!   the token);
-//! - verifies the token with either verifier flavour ([`Verifier`]: the
+//! - answers `GET`/`HEAD` on the RFC 9728 protected-resource metadata path itself, before
+//!   any authentication, when the verifier has a resource configured
+//!   ([`BearerAuthLayer::serve_resource_metadata`]; or mount [`ResourceMetadataService`]);
+//! - authenticates the request with either verifier flavour ([`Verifier`]: the
 //!   [`AsyncJwtVerifier`](verifier_core::AsyncJwtVerifier), or with feature `blocking` the
-//!   `JwtVerifier` offloaded through `tokio::task::spawn_blocking`);
-//! - checks the layer's own required scopes and permissions, on top of the verifier-wide
-//!   ones from the configuration;
-//! - puts the [`Claims`](verifier_core::Claims) in the request extensions and calls the
-//!   inner service;
+//!   `JwtVerifier` offloaded through `tokio::task::spawn_blocking`): `Authorization:
+//!   Bearer`, `Authorization: DPoP` with its `DPoP` proof when the verifier accepts DPoP,
+//!   or the token cookie when one is configured; the layer's own required scopes and
+//!   permissions are checked inside the pipeline (before a DPoP proof is recorded as
+//!   used), on top of the verifier-wide ones;
+//! - puts the [`Claims`](verifier_core::Claims) and the
+//!   [`Authenticated`](verifier_core::Authenticated) (scheme, issuer, DPoP key thumbprint)
+//!   in the request extensions and calls the inner service, adding `DPoP-Nonce` to its
+//!   response when the client's nonce is from the previous window;
 //! - or answers the request itself: by default with
-//!   [`ErrorResponse`](verifier_core::bearer::ErrorResponse) (400/401/403 with an RFC 6750
-//!   `WWW-Authenticate` challenge, 503 with `Retry-After`, JSON body
-//!   `{"code","detail"}`), customisable with [`BearerAuthLayer::on_failure`].
+//!   [`ErrorResponse`](verifier_core::bearer::ErrorResponse) and the verifier's
+//!   [`Challenge`](verifier_core::Challenge) (400/401/403 with `WWW-Authenticate`, one field
+//!   per offered scheme, `resource_metadata` when a resource is configured; `DPoP-Nonce`
+//!   when a nonce is needed; 503 with `Retry-After`; JSON body `{"code","detail"}`),
+//!   customisable with [`BearerAuthLayer::on_failure`].
 //!
-//! In [optional mode](BearerAuthLayer::optional) a request without bearer credentials
-//! passes through without claims, while bad credentials are still refused.
+//! In [optional mode](BearerAuthLayer::optional) a request without credentials passes
+//! through without claims, while bad credentials are still refused.
 //!
 //! Layers stack: an inner `BearerAuth` reuses the claims an outer one put in the
 //! extensions and only adds its own requirements, so a router-wide layer plus a stricter
 //! per-route layer verify each token once.
+//!
+//! Behind a router that strips a path prefix, tell the layer where the original URI is
+//! ([`BearerAuthLayer::request_uri`]): a DPoP proof signs the URI the client used.
+//!
+//! # Names
+//!
+//! The same names in `verifier-tower`, `verifier-axum` and `verifier-actix`:
+//!
+//! | what | here |
+//! |---|---|
+//! | realm | [`BearerAuthLayer::realm`]`("api")`; read back with [`realm_name`](BearerAuthLayer::realm_name) |
+//! | the whole challenge | [`challenge`](BearerAuthLayer::challenge)`(Challenge)`; [`challenge_ref`](BearerAuthLayer::challenge_ref) |
+//! | requirements | [`require_scopes`](BearerAuthLayer::require_scopes), [`require_permissions`](BearerAuthLayer::require_permissions) |
+//! | blocking construction | `BearerAuthLayer::new(jwt_verifier)` with feature `blocking` (`From<JwtVerifier> for Verifier`, `Verifier::Blocking`) |
+//! | health | [`healthcheck`](BearerAuthLayer::healthcheck)`(refresh)`, [`health`](BearerAuthLayer::health)`()` |
 //!
 //! ```no_run
 //! # fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -49,11 +72,13 @@
 mod failure;
 mod future;
 mod layer;
+mod metadata;
 mod service;
 
 pub use failure::{DefaultOnFailure, OnFailure};
 pub use future::ResponseFuture;
-pub use layer::BearerAuthLayer;
+pub use layer::{BearerAuthLayer, UriSource};
+pub use metadata::ResourceMetadataService;
 pub use service::BearerAuth;
 /// Either verifier flavour (moved to the core crate; re-exported here).
 pub use verifier_core::Verifier;

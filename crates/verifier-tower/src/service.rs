@@ -5,29 +5,33 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use verifier_core::{Claims, RequestParts, Verifier};
+use verifier_core::{Authenticated, Claims, RequestParts, Verifier};
 
 use crate::failure::{DefaultOnFailure, OnFailure};
 use crate::future::ResponseFuture;
 use crate::layer::{BearerAuthLayer, Settings};
 
-/// Bearer-token authentication middleware (see [`BearerAuthLayer`] for the settings).
+/// Authentication middleware (see [`BearerAuthLayer`] for the settings).
 ///
 /// For each request:
-/// 1. If the request extensions already hold [`Claims`] (an outer `BearerAuth` verified
+/// 1. `GET`/`HEAD` (or any other method, answered 405) on exactly the protected-resource
+///    metadata path, when served: the document, without authentication.
+/// 2. If the request extensions already hold [`Claims`] (an outer `BearerAuth` verified
 ///    the token), they are reused: only this layer's requirements are checked.
-/// 2. Otherwise the `Authorization` header is read: scheme `Bearer` in any case, one or
-///    more spaces, the token. No bearer credentials → `missing_token` (or, in optional
-///    mode, the request passes through without claims).
-/// 3. The token is verified (the blocking flavour on the blocking pool), the per-layer
-///    scopes and permissions are checked, and the [`Claims`] are inserted into the
-///    request extensions before the inner service is called.
+/// 3. Otherwise [`Verifier::authenticate`] reads the credentials (`Authorization: Bearer`,
+///    `Authorization: DPoP` with a `DPoP` proof, the token cookie) and runs the pipeline
+///    with this layer's requirements (the blocking flavour on the blocking pool). No
+///    credentials → `missing_token` (or, in optional mode, the request passes through
+///    without claims).
+/// 4. The [`Claims`] and the [`Authenticated`] are inserted into the request extensions
+///    before the inner service is called; a fresh DPoP nonce goes on its response as
+///    `DPoP-Nonce`.
 ///
 /// Any failure is answered by the failure handler without calling the inner service.
 ///
-/// Generic over the request body `ReqBody` (untouched) and the response body `ResBody`.
-/// With [`DefaultOnFailure`], `ResBody: From<String>` is required so the JSON error body
-/// can be built (true for `axum::body::Body`, `http_body_util::Full<Bytes>`, `String`).
+/// Generic over the request body `ReqBody` (untouched) and the response body `ResBody`,
+/// which must be `From<String>` (for the metadata document and the default JSON error
+/// body): `axum::body::Body`, `http_body_util::Full<Bytes>`, `String` all are.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -116,6 +120,7 @@ impl<S, F, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuth<S, F>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     F: OnFailure<ResBody>,
+    ResBody: From<String>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -127,13 +132,25 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let settings = &self.settings;
+        let uri = settings.uri(&req);
+        if let Some(doc) = settings.metadata_for(uri) {
+            return ResponseFuture::answered(crate::metadata::respond(doc, req.method()));
+        }
         if let Some(claims) = req.extensions().get::<Claims>() {
-            return match settings.check(claims) {
+            // An outer layer authenticated the request: only this layer's requirements.
+            let scheme = req.extensions().get::<Authenticated>().map(|a| a.scheme);
+            return match settings.requirements.check(claims) {
                 Ok(()) => ResponseFuture::inner(self.inner.call(req)),
-                Err(err) => ResponseFuture::refused(settings.failure(&err)),
+                Err(err) => {
+                    let err = match scheme {
+                        Some(scheme) => err.with_scheme(scheme),
+                        None => err,
+                    };
+                    ResponseFuture::answered(settings.failure(&err))
+                }
             };
         }
-        let parts = RequestParts::new(req.method(), req.uri(), req.headers());
+        let parts = RequestParts::new(req.method(), uri, req.headers());
         let parts = match settings.requirements.is_empty() {
             true => parts,
             false => parts.requiring(&settings.requirements),

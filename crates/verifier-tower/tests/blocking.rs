@@ -112,3 +112,58 @@ async fn slow_jwks_fetch_does_not_stall_the_executor() {
         .expect("join");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// The blocking flavour through the layer: the metadata document, a DPoP request, a 403
+/// for scope that leaves the proof unused, then the replay refused; the layer's health.
+#[tokio::test]
+async fn blocking_verifier_serves_metadata_and_dpop() {
+    use reqwest::Method;
+    use verifier_core::dpop::DpopVerifier;
+    use verifier_testkit::conformance::challenges::{
+        dpop_config, metadata_resource_config, Mode, METADATA_BODY, PUBLIC_ORIGIN,
+        RESOURCE_METADATA_PATH,
+    };
+    use verifier_testkit::{Alg, DpopProof, TestKey};
+
+    let issuer = TestIssuer::start();
+    let config = config(&issuer);
+    let verifier = tokio::task::spawn_blocking(move || {
+        JwtVerifier::builder()
+            .issuer(config)
+            .resource(metadata_resource_config())
+            .dpop(DpopVerifier::new(dpop_config(Mode::Allowed, false)))
+            .build()
+    })
+    .await
+    .expect("join")
+    .expect("verifier");
+    let layer = BearerAuthLayer::new(verifier);
+    assert!(layer.healthcheck(false).await);
+    assert!(layer.health().await.ready);
+    let strict = serve(vec![(
+        "/mcp",
+        protect(layer.clone().require_scopes(["admin"])),
+    )])
+    .await;
+    let lenient = serve_all(protect(layer)).await;
+
+    let resp = send(lenient, Method::GET, RESOURCE_METADATA_PATH, &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.text().await.unwrap(), METADATA_BODY);
+
+    let key = TestKey::generate(Alg::ES256, "client");
+    let token = issuer.token().cnf_jkt(&key).build();
+    let proof = DpopProof::new(&key)
+        .htu(&format!("{PUBLIC_ORIGIN}/mcp"))
+        .ath_for(&token)
+        .build();
+    let fields = [("authorization", format!("DPoP {token}")), ("dpop", proof)];
+    let resp = send(strict, Method::GET, "/mcp", &fields).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = send(lenient, Method::GET, "/mcp", &fields).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(json(resp).await["sub"], "user-123");
+    let resp = send(lenient, Method::GET, "/mcp", &fields).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(resp).await["code"], "dpop_proof_replayed");
+}

@@ -27,6 +27,8 @@
 //! ```
 
 use serde_json::json;
+use verifier_core::dpop::{DpopConfig, DpopMode};
+use verifier_core::{Algorithm, ResourceConfig};
 
 use crate::{now, Alg, DpopProof, TestIssuer, TestKey};
 
@@ -46,6 +48,96 @@ pub const PUBLIC_ORIGIN: &str = "https://api.example.com";
 pub const DPOP_ALGS: &str = "ES256 EdDSA";
 /// The scope the "missing scope" rows require of the route (the tokens lack it).
 pub const REQUIRED_SCOPE: &str = "admin";
+
+/// The document of SPEC-2 §4.5, byte for byte: what [`metadata_resource_config`] with DPoP
+/// `allowed` ([`dpop_config`]`(Mode::Allowed, false)`) publishes.
+pub const METADATA_BODY: &str = concat!(
+    r#"{"resource":"https://api.example.com/mcp","#,
+    r#""authorization_servers":["https://idp.example.com/realms/acme"],"#,
+    r#""scopes_supported":["mcp:resources","mcp:tools"],"#,
+    r#""bearer_methods_supported":["header"],"#,
+    r#""dpop_signing_alg_values_supported":["ES256","EdDSA"],"#,
+    r#""dpop_bound_access_tokens_required":false,"#,
+    r#""resource_name":"Example MCP server"}"#
+);
+
+/// The resource of the §4.5 example: [`RESOURCE`], `authorization_servers`
+/// `https://idp.example.com/realms/acme`, `scopes_supported` `mcp:tools mcp:resources`
+/// (served sorted), `resource_name` `Example MCP server`.
+///
+/// ```
+/// let config = verifier_testkit::conformance::challenges::metadata_resource_config();
+/// assert_eq!(config.resource(), Some("https://api.example.com/mcp"));
+/// ```
+pub fn metadata_resource_config() -> ResourceConfig {
+    ResourceConfig::builder()
+        .resource(RESOURCE)
+        .authorization_servers(["https://idp.example.com/realms/acme"])
+        .scopes_supported(["mcp:tools", "mcp:resources"])
+        .resource_name("Example MCP server")
+        .build()
+        .expect("a valid resource configuration")
+}
+
+/// The DPoP configuration of the §5.10 rows: `mode`, algorithms `ES256, EdDSA`
+/// ([`DPOP_ALGS`]), proofs for [`PUBLIC_ORIGIN`], nonces when `nonce`.
+///
+/// ```
+/// use verifier_testkit::conformance::challenges::{dpop_config, Mode};
+/// assert_eq!(dpop_config(Mode::Required, false).mode().as_str(), "required");
+/// ```
+pub fn dpop_config(mode: Mode, nonce: bool) -> DpopConfig {
+    let mode = match mode {
+        Mode::Off => DpopMode::Off,
+        Mode::Allowed => DpopMode::Allowed,
+        Mode::Required => DpopMode::Required,
+    };
+    DpopConfig::builder()
+        .mode(mode)
+        .algs([Algorithm::ES256, Algorithm::EdDSA])
+        .public_base_url(PUBLIC_ORIGIN)
+        .nonce(nonce)
+        .build()
+        .expect("a valid DPoP configuration")
+}
+
+/// Checks one emitted `WWW-Authenticate` field (SPEC-2 RM8): it parses with the strict
+/// [`challenge_parser`](super::challenge_parser) as exactly one challenge (so each
+/// parameter once), and every parameter but `realm` stays within RFC 6750 §3's
+/// characters (%x20-21 / %x23-5B / %x5D-7E), `scope` as single-space-separated tokens.
+///
+/// ```
+/// use verifier_testkit::conformance::challenges::check_field;
+/// assert!(check_field(r#"Bearer realm="a \"q\"", error="invalid_token""#).is_ok());
+/// assert!(check_field(r#"Bearer scope="a  b""#).is_err());
+/// assert!(check_field(r#"Bearer realm="a", realm="b""#).is_err());
+/// assert!(check_field(r#"Bearer, DPoP"#).is_err());
+/// ```
+pub fn check_field(field: &str) -> Result<(), String> {
+    let challenges =
+        super::challenge_parser::parse(field).map_err(|e| format!("{field:?}: {e}"))?;
+    if challenges.len() != 1 {
+        return Err(format!(
+            "{field:?}: {} challenges in one field",
+            challenges.len()
+        ));
+    }
+    for (name, value) in challenges[0].params() {
+        if name.eq_ignore_ascii_case("realm") {
+            continue;
+        }
+        let in_set = value
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+        if !in_set {
+            return Err(format!("{field:?}: {name} outside the RFC 6750 characters"));
+        }
+        if name.eq_ignore_ascii_case("scope") && value.split(' ').any(str::is_empty) {
+            return Err(format!("{field:?}: scope is not space-separated tokens"));
+        }
+    }
+    Ok(())
+}
 
 /// Writes expected `WWW-Authenticate` fields: a realm (or none), a `resource_metadata`
 /// URL (or none) and the DPoP `algs`.

@@ -128,3 +128,54 @@ pub async fn json(resp: reqwest::Response) -> serde_json::Value {
     let text = resp.text().await.expect("body");
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
+
+/// Serves one service for every path on 127.0.0.1:0 (a layer applied router-wide).
+pub async fn serve_all(route: Route) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let service = TowerToHyperService::new(route.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends `method path` with these header fields (a name may repeat).
+pub async fn send(
+    addr: SocketAddr,
+    method: reqwest::Method,
+    path: &str,
+    fields: &[(&str, String)],
+) -> reqwest::Response {
+    let mut req = client().request(method, format!("http://{addr}{path}"));
+    for (name, value) in fields {
+        req = req.header(*name, value);
+    }
+    req.send().await.expect("request")
+}
+
+/// Every `WWW-Authenticate` field, in order, each checked with the strict parser.
+pub fn www_authenticate_all(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| {
+            let value = v.to_str().expect("ascii").to_owned();
+            if let Err(e) = verifier_testkit::conformance::challenge_parser::parse(&value) {
+                panic!("not a valid challenge: {value:?}: {e}");
+            }
+            value
+        })
+        .collect()
+}
