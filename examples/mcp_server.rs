@@ -27,8 +27,8 @@ mod common;
 use std::error::Error;
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
-use axum::routing::{any, get, post};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use oidc_jwt_verifier::axum::{Auth, Claims};
 use oidc_jwt_verifier::testkit::{now, TestIssuer};
@@ -101,22 +101,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .cloned()
         .ok_or("OIDC_RESOURCE must be set")?;
 
-    let auth = Auth::new(verifier).with_realm("mcp");
-    // Clients without a token are told which scope to ask for.
-    let tools = auth
-        .require_scopes([SCOPE])
-        .challenge(auth.challenge().clone().with_scope_hint([SCOPE]));
-    let document = metadata.clone();
+    let auth = Auth::new(verifier).realm("mcp");
     let app = Router::new()
-        .route(
-            metadata.path(),
-            any(move |method: Method| {
-                let document = document.clone();
-                async move { document.respond(&method).map(axum::body::Body::from) }
-            }),
-        )
+        // The metadata document, public.
+        .merge(auth.resource_metadata_router())
         .route("/healthz", get(healthz))
-        .route("/mcp", post(rpc).route_layer(tools))
+        // Under the MCP preset a 401 names the scopes to ask for (`scope="mcp:tools"`).
+        .route("/mcp", post(rpc).route_layer(auth.require_scopes([SCOPE])))
         .with_state(auth);
 
     println!("listening on http://{addr}");

@@ -360,11 +360,29 @@ impl Auth {
 
     /// The actix error for a refusal, rendered with this `Auth`'s challenge and handler.
     pub fn reject(&self, error: AuthError) -> BearerError {
-        BearerError::with_parts(
-            error,
-            self.inner.challenge.clone(),
-            self.inner.on_error.clone(),
-        )
+        self.reject_on_route(error, None)
+    }
+
+    /// [`reject`](Self::reject) on a route with its own requirements: under the MCP preset
+    /// the 401 without credentials names the scopes of both (SPEC-2 D11).
+    pub(crate) fn reject_on_route(
+        &self,
+        error: AuthError,
+        route: Option<&Requirements>,
+    ) -> BearerError {
+        let all = match route {
+            Some(route) => self
+                .inner
+                .requirements
+                .clone()
+                .scopes(route.required_scopes()),
+            None => self.inner.requirements.clone(),
+        };
+        let challenge = match self.inner.challenge.for_route(&self.inner.verifier, &all) {
+            Some(challenge) => Arc::new(challenge),
+            None => self.inner.challenge.clone(),
+        };
+        BearerError::with_parts(error, challenge, self.inner.on_error.clone())
     }
 
     /// The `Auth` for a request: the one a [`BearerAuth`](crate::BearerAuth) middleware

@@ -154,7 +154,7 @@ where
                 Ok(nonce) => Next::Call(nonce),
                 Err(err) => {
                     let error = match &auth {
-                        Some(auth) => auth.reject(err),
+                        Some(auth) => auth.reject_on_route(err, Some(&requirement)),
                         None => BearerError::new(err),
                     };
                     Next::Answer(error.error_response())

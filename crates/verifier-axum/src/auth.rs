@@ -82,19 +82,18 @@ impl Auth {
 
     /// Replaces the whole `WWW-Authenticate` challenge (realm, `resource_metadata`, scope
     /// hint, schemes) of the extractors and layers; [`realm`](Self::realm) edits its
-    /// realm.
-    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+    /// realm. The same name as tower's and actix-web's setter.
+    pub fn challenge(mut self, challenge: Challenge) -> Self {
         self.challenge = Arc::new(challenge);
         self
     }
 
-    /// The `WWW-Authenticate` challenge refusals are answered with.
-    pub fn challenge(&self) -> &Challenge {
-        &self.challenge
+    /// The same as [`challenge`](Self::challenge) (its earlier name).
+    pub fn with_challenge(self, challenge: Challenge) -> Self {
+        self.challenge(challenge)
     }
 
-    /// The same as [`challenge`](Self::challenge) (the name of the tower and actix-web
-    /// getters).
+    /// The `WWW-Authenticate` challenge refusals are answered with.
     pub fn challenge_ref(&self) -> &Challenge {
         &self.challenge
     }

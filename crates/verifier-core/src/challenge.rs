@@ -106,6 +106,38 @@ impl Challenge {
         verifier.challenge(realm)
     }
 
+    /// This challenge for a route that requires `requirements`, on `verifier`: under the
+    /// MCP preset (SPEC-2 D11, MCP 2025-11-25 step-up) a 401 without credentials also
+    /// names the route's scopes (`scope="…"`), unless a scope hint is already set. `None`
+    /// when nothing changes (no preset, no scopes, or a hint of your own).
+    ///
+    /// ```
+    /// use verifier_core::{AsyncJwtVerifier, AuthConfig, AuthError, Challenge, ErrorCode, Requirements, ResourceConfig};
+    /// const MCP: &str = "https://mcp.example.com/mcp";
+    /// let verifier = AsyncJwtVerifier::builder()
+    ///     .issuer(AuthConfig::builder().issuer("https://idp.example.com").audience(MCP).build()?)
+    ///     .resource(ResourceConfig::builder().resource(MCP).mcp().build()?)
+    ///     .build()?;
+    /// let challenge = Challenge::for_verifier(&verifier, None);
+    /// let tools = Requirements::new().scopes(["mcp:tools"]);
+    /// let route = challenge.for_route(&verifier, &tools).unwrap();
+    /// assert_eq!(
+    ///     route.headers(&AuthError::new(ErrorCode::MissingToken))[0],
+    ///     r#"Bearer scope="mcp:tools", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#
+    /// );
+    /// assert!(challenge.for_route(&verifier, &Requirements::new()).is_none());
+    /// # Ok::<(), verifier_core::ConfigError>(())
+    /// ```
+    pub fn for_route(
+        &self,
+        verifier: &impl crate::ResourceServer,
+        requirements: &crate::Requirements,
+    ) -> Option<Self> {
+        let scopes = requirements.required_scopes();
+        (verifier.mcp() && !scopes.is_empty() && self.scope_hint.is_none())
+            .then(|| self.clone().with_scope_hint(scopes))
+    }
+
     /// Replaces the realm.
     pub fn with_realm(mut self, realm: &str) -> Self {
         self.realm = Some(Quoted::new(realm));

@@ -16,6 +16,8 @@ pub(crate) struct Surface {
     pub(crate) metadata: Option<ProtectedResourceMetadata>,
     /// The cookie a token is also read from.
     pub(crate) token_cookie: Option<Box<str>>,
+    /// The MCP preset is on.
+    pub(crate) mcp: bool,
 }
 
 impl Surface {
@@ -44,6 +46,7 @@ impl Surface {
             dpop,
             metadata,
             token_cookie: resource.token_cookie().map(Box::from),
+            mcp: resource.mcp(),
         })
     }
 
@@ -89,6 +92,9 @@ pub trait ResourceServer: sealed::Sealed {
     /// The challenge of this verifier with `realm`: `resource_metadata` when a resource
     /// is configured, the `DPoP` scheme (and only it when DPoP is `required`).
     fn challenge(&self, realm: Option<&str>) -> Challenge;
+    /// Whether the MCP preset is on (SPEC-2 §4.7): routes that require scopes then name
+    /// them in their 401 without credentials ([`Challenge::for_route`]).
+    fn mcp(&self) -> bool;
 }
 
 macro_rules! resource_server {
@@ -103,6 +109,9 @@ macro_rules! resource_server {
             }
             fn challenge(&self, realm: Option<&str>) -> Challenge {
                 self.surface().challenge(realm)
+            }
+            fn mcp(&self) -> bool {
+                self.surface().mcp
             }
         }
     };

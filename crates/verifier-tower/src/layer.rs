@@ -289,7 +289,15 @@ impl<S, F: Clone> Layer<S> for BearerAuthLayer<F> {
     type Service = BearerAuth<S, F>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        BearerAuth::from_settings(inner, Arc::new(self.settings.clone()))
+        let mut settings = self.settings.clone();
+        // MCP step-up (SPEC-2 D11): a 401 without credentials names this layer's scopes.
+        let route = settings
+            .challenge
+            .for_route(&settings.verifier, &settings.requirements);
+        if let Some(challenge) = route {
+            settings.challenge = Arc::new(challenge);
+        }
+        BearerAuth::from_settings(inner, Arc::new(settings))
     }
 }
 

@@ -4,13 +4,12 @@
 //! metadata and token endpoint, asks for a token for the MCP server's URI (RFC 8707),
 //! and is let in.
 
-use axum::http::Method;
-use axum::routing::{any, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use e2e_tests::{Provider, TestClient};
 use serde_json::{json, Value};
 use verifier_axum::{Auth, Claims};
-use verifier_core::{AsyncJwtVerifier, ResourceConfig, ResourceServer};
+use verifier_core::{AsyncJwtVerifier, ResourceConfig};
 use verifier_testkit::conformance::challenge_parser;
 
 async fn rpc(Claims(claims): Claims, Json(request): Json<Value>) -> Json<Value> {
@@ -32,21 +31,10 @@ async fn serve(provider: &Provider, listener: std::net::TcpListener, resource: &
         )
         .build()
         .unwrap();
-    let document = verifier.resource_metadata().unwrap().clone();
-    let auth = Auth::new(verifier).with_realm("mcp");
-    let tools = auth
-        .require_scopes(["read"])
-        .challenge(auth.challenge().clone().with_scope_hint(["read"]));
-    let path = document.path().to_owned();
+    let auth = Auth::new(verifier).realm("mcp");
     let app = Router::new()
-        .route(
-            &path,
-            any(move |method: Method| {
-                let document = document.clone();
-                async move { document.respond(&method).map(axum::body::Body::from) }
-            }),
-        )
-        .route("/mcp", post(rpc).route_layer(tools))
+        .merge(auth.resource_metadata_router())
+        .route("/mcp", post(rpc).route_layer(auth.require_scopes(["read"])))
         .with_state(auth);
     listener.set_nonblocking(true).unwrap();
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
