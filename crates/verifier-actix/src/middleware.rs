@@ -21,8 +21,9 @@ use crate::metadata::{metadata_at, metadata_response};
 /// On success the verified [`verifier_core::Claims`] go into the request extensions
 /// (`req.extensions().get::<verifier_core::Claims>()`), where the [`Claims`](crate::Claims)
 /// extractor and the [`RequireScopes`](crate::RequireScopes) middleware reuse them
-/// without verifying again, next to the whole [`Authenticated`] (scheme, issuer, DPoP
-/// confirmation). On failure the middleware answers itself with the [`Auth`]'s error
+/// without verifying again, next to the whole
+/// [`Authenticated`](verifier_core::Authenticated) (scheme, issuer, DPoP confirmation).
+/// On failure the middleware answers itself with the [`Auth`]'s error
 /// response (400/401/403/503); the wrapped service is not called.
 ///
 /// - [`BearerAuth::required`]: no credentials → 401 `missing_token`.
