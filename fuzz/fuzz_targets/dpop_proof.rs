@@ -16,4 +16,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(err.code(), ErrorCode::InvalidDpopProof, "{err:?}");
         assert!(MESSAGES.contains(&err.message()), "{err:?}");
     }
+    // The verifiers' fast path (borrowed pass, proof-key cache cold and warm) answers
+    // exactly as the reference.
+    let [reference, cold, warm] = fuzzing::parse_dpop_proof_all(data, Algorithm::ALL);
+    assert_eq!(reference, cold);
+    assert_eq!(reference, warm);
 });

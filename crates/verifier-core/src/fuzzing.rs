@@ -115,6 +115,45 @@ pub fn parse_dpop_proof(value: &[u8], algs: &[Algorithm]) -> Result<(), AuthErro
     crate::dpop::proof::parse(compact, algs).map(|_| ())
 }
 
+/// [`parse_dpop_proof`] through the verifiers' fast path (borrowed pass, proof-key
+/// cache) as well: `[reference, fast with a cold cache, fast with the cache that run
+/// warmed]`, each the accepted proof's members (`Debug`) or the refusal's message. The
+/// fuzz target asserts they agree.
+///
+/// ```
+/// use verifier_core::{fuzzing, Algorithm};
+/// let [a, b, c] = fuzzing::parse_dpop_proof_all(b"a.b.c", Algorithm::ALL);
+/// assert_eq!(a, b);
+/// assert_eq!(b, c);
+/// ```
+pub fn parse_dpop_proof_all(value: &[u8], algs: &[Algorithm]) -> [Result<String, String>; 3] {
+    let outcome = |r: Result<crate::dpop::proof::ParsedProof, AuthError>| {
+        r.map(|p| format!("{p:?}"))
+            .map_err(|e| e.message().to_owned())
+    };
+    let Ok(value) = http::HeaderValue::from_bytes(value) else {
+        let refused = Err(AuthError::new(crate::ErrorCode::InvalidDpopProof)
+            .message()
+            .to_owned());
+        return [refused.clone(), refused.clone(), refused];
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert("dpop", value);
+    let compact = match crate::dpop::proof::proof_field(&headers) {
+        Ok(compact) => compact,
+        Err(e) => {
+            let refused = Err(e.message().to_owned());
+            return [refused.clone(), refused.clone(), refused];
+        }
+    };
+    let cache = crate::dpop::keycache::ProofKeyCache::default();
+    [
+        outcome(crate::dpop::proof::parse(compact, algs)),
+        outcome(crate::dpop::proof::parse_cached(compact, algs, &cache)),
+        outcome(crate::dpop::proof::parse_cached(compact, algs, &cache)),
+    ]
+}
+
 /// The `htu` normal form (SPEC-2 §5.4), `None` for a refused URL.
 ///
 /// ```

@@ -43,7 +43,7 @@ mod binding;
 mod borrowed;
 mod config;
 pub(crate) mod htu;
-mod keycache;
+pub(crate) mod keycache;
 mod nonce;
 pub(crate) mod proof;
 #[cfg(feature = "redis")]
