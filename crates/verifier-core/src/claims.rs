@@ -18,7 +18,7 @@ mod rule;
 
 pub(crate) use check::{passes_cheap_checks, validate};
 pub use path::ClaimPath;
-pub(crate) use payload::{Payload, Skip, Val};
+pub(crate) use payload::{Name, Payload, Skip, Val};
 pub(crate) use rule::ClaimRule;
 
 /// The verified claims of an access token: a JSON object with typed accessors.

@@ -176,7 +176,7 @@ impl Clone for Payload {
 }
 
 /// A member name, borrowed unless it had escapes.
-struct Name<'de>(Cow<'de, str>);
+pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> de::Deserialize<'de> for Name<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -18,7 +18,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::proof::FORBIDDEN_HEADERS;
 use crate::alg::Algorithm;
-use crate::claims::Skip;
+use crate::claims::{Name, Skip};
 use crate::keys::PRIVATE_MEMBERS;
 
 /// A member's value, as far as the checks look at it.
@@ -89,31 +89,6 @@ impl<'de> Visitor<'de> for FieldVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Field<'de>, A::Error> {
         Skip.visit_seq(access)?;
         Ok(Field::Other)
-    }
-}
-
-/// A member name, borrowed unless it had escapes.
-struct Name<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(V)
     }
 }
 
