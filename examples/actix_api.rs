@@ -16,6 +16,8 @@
 //!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
+//! - With `OIDC_RESOURCE`: `GET /.well-known/oauth-protected-resource[/path]`, the RFC 9728
+//!   document (public), and `resource_metadata` in every challenge.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -23,8 +25,9 @@ mod common;
 use std::error::Error;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use oidc_jwt_verifier::actix::{Auth, Claims, RequireScopes};
+use oidc_jwt_verifier::actix::{resource_metadata, Auth, Claims, RequireScopes};
 use oidc_jwt_verifier::AsyncJwtVerifier;
+use oidc_jwt_verifier::ResourceServer;
 
 /// `GET /healthz`: readiness (`healthcheck(false)`: no forced refresh), and why.
 async fn healthz(auth: web::Data<Auth>) -> HttpResponse {
@@ -55,6 +58,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
             // The `Claims` extractor and `RequireScopes` find the `Auth` here.
             .app_data(auth.clone())
             .route("/healthz", web::get().to(healthz))
+            // With OIDC_RESOURCE: the RFC 9728 document, public.
+            .configure(|cfg| {
+                if auth.verifier().resource_metadata().is_some() {
+                    cfg.service(resource_metadata(&auth));
+                }
+            })
             .route("/me", web::get().to(me))
             .service(
                 // actix guards can only pick another route (404); a 403 with its

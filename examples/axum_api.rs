@@ -16,6 +16,8 @@
 //!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
+//! - With `OIDC_RESOURCE`: `GET /.well-known/oauth-protected-resource[/path]`, the RFC 9728
+//!   document (public), and `resource_metadata` in every challenge.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -54,6 +56,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let auth = Auth::new(AsyncJwtVerifier::from_config(config)?).with_realm(common::REALM);
     let app = Router::new()
+        // With OIDC_RESOURCE: the RFC 9728 document, public (otherwise no route).
+        .merge(auth.resource_metadata_router())
         .route("/healthz", get(healthz))
         // The `Claims` extractor finds the verifier in the state.
         .route("/me", get(me))

@@ -16,6 +16,8 @@
 //!   the body says why (`health()`: per issuer, metadata and key-set state, last error).
 //! - `GET /me`: authenticated; the claims as JSON.
 //! - `GET /admin`: requires scope `admin` (403 `insufficient_scope` otherwise).
+//! - With `OIDC_RESOURCE`: `GET /.well-known/oauth-protected-resource[/path]`, the RFC 9728
+//!   document (public), and `resource_metadata` in every challenge.
 //!
 //! No router framework: each protected route is a `tower` service wrapped in
 //! `BearerAuthLayer`, and a small dispatcher picks the route by path.
@@ -32,7 +34,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use oidc_jwt_verifier::tower::{BearerAuthLayer, Verifier};
+use oidc_jwt_verifier::tower::{BearerAuthLayer, ResourceMetadataService, Verifier};
 use oidc_jwt_verifier::{AsyncJwtVerifier, Claims};
 use serde_json::{json, Value};
 use tower::util::BoxCloneSyncService;
@@ -80,10 +82,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let admin_route: Route =
         BoxCloneSyncService::new(auth.require_scopes(["admin"]).layer(service_fn(me)));
 
+    // With OIDC_RESOURCE: the RFC 9728 document, public.
+    let metadata = ResourceMetadataService::<Body>::for_verifier(&verifier);
+
     let app = service_fn(move |req: Request<Incoming>| {
         let (verifier, me_route, admin_route) =
             (verifier.clone(), me_route.clone(), admin_route.clone());
+        let metadata = metadata.clone().filter(|m| m.path() == req.uri().path());
         async move {
+            if let Some(metadata) = metadata {
+                return metadata.oneshot(req).await;
+            }
             let route = match req.uri().path() {
                 "/healthz" | "/me" | "/admin" if req.method() != Method::GET => {
                     return Ok(json_response(

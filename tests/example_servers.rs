@@ -250,6 +250,69 @@ fn mcp_server_protects_its_endpoint_as_the_mcp_spec_asks() {
     }
 }
 
+/// SPEC §8 with SPEC-2 §4.2: with `OIDC_RESOURCE` set, each example server answers the
+/// metadata document without credentials and puts `resource_metadata` in its challenges;
+/// without it, neither (the earlier bytes).
+#[test]
+fn example_servers_serve_the_resource_metadata_when_configured() {
+    for name in ["axum_api", "actix_api", "tower_api"] {
+        let issuer = TestIssuer::start();
+        let server = start_with(
+            name,
+            &issuer,
+            &[
+                ("OIDC_JWKS_URL", issuer.jwks_url().to_string()),
+                ("OIDC_RESOURCE", "https://api.example.com/v1".to_owned()),
+            ],
+        );
+        let path = "/.well-known/oauth-protected-resource/v1";
+        let (status, head, body) = request(&server.addr, "GET", path, &[], "");
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(
+            header(&head, "content-type"),
+            Some("application/json"),
+            "{name}"
+        );
+        assert_eq!(
+            header(&head, "access-control-allow-origin"),
+            Some("*"),
+            "{name}"
+        );
+        assert_eq!(
+            body,
+            format!(
+                r#"{{"resource":"https://api.example.com/v1","authorization_servers":["{}"],"bearer_methods_supported":["header"]}}"#,
+                issuer.issuer()
+            ),
+            "{name}"
+        );
+        let (status, head, _) = request(&server.addr, "GET", "/me", &[], "");
+        assert_eq!(status, 401, "{name}");
+        assert_eq!(
+            header(&head, "www-authenticate"),
+            Some(
+                r#"Bearer realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1""#
+            ),
+            "{name}"
+        );
+        let token = issuer.token().build();
+        let auth = format!("Bearer {token}");
+        let (status, _, _) = request(&server.addr, "GET", "/me", &[("Authorization", &auth)], "");
+        assert_eq!(status, 200, "{name}");
+
+        // Without a resource: no document, the challenge of before.
+        let plain = start(name, &issuer);
+        let (status, _, _) = request(&plain.addr, "GET", path, &[], "");
+        assert_eq!(status, 404, "{name}");
+        let (_, head, _) = request(&plain.addr, "GET", "/me", &[], "");
+        assert_eq!(
+            header(&head, "www-authenticate"),
+            Some(r#"Bearer realm="api""#),
+            "{name}"
+        );
+    }
+}
+
 /// Issue 10 item 2, end to end: the identity provider publishes a key set without a
 /// usable key; within one refresh (one key-set request) the old kid is refused with 401
 /// `key_not_found`, and `/healthz` turns 503.
