@@ -688,6 +688,11 @@ fn ds14_metadata_outage_is_bounded_by_max_stale() {
     let metadata = verifier.jwks().metadata_stats().unwrap();
     assert!(metadata.serving_stale);
     assert!(rt.block_on(verifier.verify_access_token(&token)).is_ok());
+    // A background refresh still in flight would have read the clock inside the bound:
+    // let it end before the clock moves.
+    eventually("no refresh in flight", || {
+        !verifier.stats().refreshing && !verifier.jwks().metadata_stats().unwrap().refreshing
+    });
 
     // Past the bound: the document is unusable; a key-set fetch needs it and fails.
     clock.advance(Duration::from_secs(2));
