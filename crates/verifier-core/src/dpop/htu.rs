@@ -80,14 +80,16 @@ pub(crate) fn normalize(input: &str) -> Result<String, HtuError> {
     if path.is_empty() {
         out.push('/');
     } else {
-        normalize_path(path, &mut out);
+        normalize_path(path, &mut out)?;
     }
     Ok(out)
 }
 
 /// Step 4: percent-escapes upper-cased, escapes of unreserved characters
-/// (`ALPHA DIGIT - . _ ~`) decoded.
-fn normalize_path(path: &str, out: &mut String) {
+/// (`ALPHA DIGIT - . _ ~`) decoded. A `%` that does not start an escape is not a URI
+/// (RFC 3986 §2.1) and is refused: kept, it could form an escape with what decoding
+/// puts after it (`%%64b` → `%db`), so the normal form would not be a normal form.
+fn normalize_path(path: &str, out: &mut String) -> Result<(), HtuError> {
     let bytes = path.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -107,6 +109,7 @@ fn normalize_path(path: &str, out: &mut String) {
                 i += 3;
                 continue;
             }
+            return Err(HtuError::Unparsable);
         }
         // Not an escape: copy the character (the parser left the path ASCII, but copy
         // whole characters to stay correct whatever it returns).
@@ -114,6 +117,7 @@ fn normalize_path(path: &str, out: &mut String) {
         out.push(c);
         i += c.len_utf8();
     }
+    Ok(())
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -199,6 +203,30 @@ fn matches_normalized(htu: &str, path: &str, bases: &[BaseUrl]) -> Result<bool, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `htu` fuzz target: a stray `%` made the normal form non-idempotent
+    /// (`%%64b` → `%db` → `%DB`). Such URLs are refused, on either side of a match.
+    #[test]
+    fn stray_percent_is_refused() {
+        for input in [
+            "HTTPS://)4/3afe%%64b",
+            "HTTPS://4/3%/a3e6%%46ea%4fb",
+            "https://api.example.com/a%",
+            "https://api.example.com/a%4",
+            "https://api.example.com/a%zz",
+        ] {
+            assert_eq!(normalize(input), Err(HtuError::Unparsable), "{input}");
+        }
+        assert_eq!(
+            normalize("https://api.example.com/a%25%64").as_deref(),
+            Ok("https://api.example.com/a%25d")
+        );
+        let bases = base("https://api.example.com");
+        assert_eq!(
+            matches("https://api.example.com/a%zz", "/a%zz", &bases),
+            Err(HtuError::Unparsable)
+        );
+    }
 
     fn base(s: &str) -> Vec<BaseUrl> {
         vec![BaseUrl::parse(s).unwrap()]
