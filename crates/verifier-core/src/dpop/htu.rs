@@ -19,7 +19,16 @@ pub(crate) enum HtuError {
     Userinfo,
     /// The URL parser refused it (bad host, port over 65535, ...).
     Unparsable,
+    /// An authority longer than [`MAX_AUTHORITY`] bytes.
+    LongAuthority,
 }
+
+/// The longest authority (`host[:port]`) an `htu` may have, in bytes, checked before the
+/// URL is parsed: a DNS name is at most 255 octets (RFC 1035 §2.3.4), plus `:` and a
+/// five-digit port. IDNA decodes `xn--` labels in time quadratic in their length, and the
+/// URL parser does not bound a host, so a hostile proof with a long punycode host would
+/// otherwise cost milliseconds (found by profiling the `htu` fuzz target).
+pub(crate) const MAX_AUTHORITY: usize = 255 + 1 + 5;
 
 impl fmt::Display for HtuError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -28,6 +37,7 @@ impl fmt::Display for HtuError {
             HtuError::NotAbsolute => "not an absolute http(s) URL",
             HtuError::Userinfo => "userinfo",
             HtuError::Unparsable => "not a valid URL",
+            HtuError::LongAuthority => "authority too long",
         })
     }
 }
@@ -37,7 +47,7 @@ impl std::error::Error for HtuError {}
 /// The normal form of an `htu` (RFC 9449 §4.3, RFC 3986 §6.2.2–6.2.3):
 ///
 /// 1. refused: control characters, spaces, `\`, anything but an absolute `http`/`https`
-///    URL, userinfo, a port over 65535;
+///    URL, userinfo, an authority over [`MAX_AUTHORITY`] bytes, a port over 65535;
 /// 2. scheme and host lower-cased, IDNA to punycode, IPv6 canonical, default port
 ///    dropped (leading zeros read as the number), dot segments removed, empty path `/`;
 /// 3. query and fragment dropped;
@@ -62,6 +72,9 @@ pub(crate) fn normalize(input: &str) -> Result<String, HtuError> {
     }
     if rest[..authority_end].contains('@') {
         return Err(HtuError::Userinfo);
+    }
+    if authority_end > MAX_AUTHORITY {
+        return Err(HtuError::LongAuthority);
     }
     let url = Url::parse(input).map_err(|_| HtuError::Unparsable)?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -226,6 +239,30 @@ mod tests {
             matches("https://api.example.com/a%zz", "/a%zz", &bases),
             Err(HtuError::Unparsable)
         );
+    }
+
+    /// A long `xn--` host would make IDNA decoding cost milliseconds: the authority is
+    /// bounded before the URL is parsed. The longest DNS name still normalises.
+    #[test]
+    fn long_authority_is_refused_before_parsing() {
+        for host in [
+            format!("xn--{}", "a".repeat(MAX_AUTHORITY)),
+            format!("{}.example", "\u{e9}".repeat(200)),
+            format!("{}.com", "a.".repeat(MAX_AUTHORITY / 2)),
+        ] {
+            let url = format!("https://{host}/me");
+            assert_eq!(normalize(&url), Err(HtuError::LongAuthority), "{url}");
+            assert_eq!(
+                matches(&url, "/me", &base("https://api.example.com")),
+                Err(HtuError::LongAuthority)
+            );
+        }
+        // 63-octet labels up to a 253-octet name, with a port: still an htu.
+        let label = "a".repeat(63);
+        let host = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(host.len(), 253);
+        let url = format!("https://{host}:65535/me");
+        assert_eq!(normalize(&url).as_deref(), Ok(url.as_str()));
     }
 
     fn base(s: &str) -> Vec<BaseUrl> {
