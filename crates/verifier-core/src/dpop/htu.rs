@@ -24,7 +24,7 @@ pub(crate) enum HtuError {
 }
 
 /// The longest authority (`host[:port]`) an `htu` may have, in bytes, checked before the
-/// URL is parsed: a DNS name is at most 255 octets (RFC 1035 §2.3.4), plus `:` and a
+/// URL is parsed and again in the normal form: a DNS name is at most 255 octets (RFC 1035 §2.3.4), plus `:` and a
 /// five-digit port. IDNA decodes `xn--` labels in time quadratic in their length, and the
 /// URL parser does not bound a host, so a hostile proof with a long punycode host would
 /// otherwise cost milliseconds (found by profiling the `htu` fuzz target).
@@ -88,6 +88,11 @@ pub(crate) fn normalize(input: &str) -> Result<String, HtuError> {
     if let Some(port) = url.port() {
         out.push(':');
         out.push_str(&port.to_string());
+    }
+    // The normal form's authority too (IDNA can lengthen a host), so that the normal
+    // form of a URL is itself accepted.
+    if out.len() - url.scheme().len() - "://".len() > MAX_AUTHORITY {
+        return Err(HtuError::LongAuthority);
     }
     let path = url.path();
     if path.is_empty() {
@@ -257,6 +262,12 @@ mod tests {
                 Err(HtuError::LongAuthority)
             );
         }
+        // Short as typed, too long once IDNA has encoded it (found by the fuzz target:
+        // the normal form must be accepted itself).
+        let host = format!("{}com", "a\u{fc}.".repeat(60));
+        assert!(host.len() < MAX_AUTHORITY);
+        let url = format!("https://{host}/me");
+        assert_eq!(normalize(&url), Err(HtuError::LongAuthority));
         // 63-octet labels up to a 253-octet name, with a port: still an htu.
         let label = "a".repeat(63);
         let host = format!("{label}.{label}.{label}.{}", "b".repeat(61));
