@@ -176,3 +176,51 @@ pub fn htu_matches(htu: &str, path: &str, base: &str) -> Option<bool> {
     let base = crate::dpop::htu::BaseUrl::parse(base).ok()?;
     Some(crate::dpop::htu::matches(htu, path, std::slice::from_ref(&base)).unwrap_or(false))
 }
+
+/// The `dpop_proof` fuzz target's body: the proof checks D1–D6 never panic, every refusal
+/// is `invalid_dpop_proof` with one of its fixed messages, and the verifiers' fast path
+/// (borrowed pass, proof-key cache cold and warm) answers exactly as the reference.
+/// Panics when one of these does not hold (the fuzz target's finding); the corpus replay
+/// test runs the same body.
+///
+/// ```
+/// verifier_core::fuzzing::dpop_proof_target(b"eyJhbGciOiJub25lIn0.e30.");
+/// ```
+pub fn dpop_proof_target(data: &[u8]) {
+    const MESSAGES: [&str; 3] = [
+        "Invalid DPoP proof",
+        "Missing DPoP proof",
+        "Multiple DPoP proofs",
+    ];
+    if let Err(err) = parse_dpop_proof(data, Algorithm::ALL) {
+        assert_eq!(err.code(), crate::ErrorCode::InvalidDpopProof, "{err:?}");
+        assert!(MESSAGES.contains(&err.message()), "{err:?}");
+    }
+    let [reference, cold, warm] = parse_dpop_proof_all(data, Algorithm::ALL);
+    assert_eq!(reference, cold);
+    assert_eq!(reference, warm);
+}
+
+/// The `htu` fuzz target's body: on any string, as `htu`, as a request path and as a base
+/// URL, normalisation and matching never panic, and the normal form is idempotent.
+/// Panics when one of these does not hold.
+///
+/// ```
+/// verifier_core::fuzzing::htu_target(b"HTTPS://A.example:443/%7e");
+/// ```
+pub fn htu_target(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(normal) = normalize_htu(input) {
+        assert_eq!(normalize_htu(&normal).as_deref(), Some(normal.as_str()));
+    }
+    // The input as a request path behind a fixed base, and as a base URL.
+    let _ = htu_matches(
+        "https://api.example.com/me",
+        input,
+        "https://api.example.com",
+    );
+    let _ = htu_matches(input, "/me", "https://api.example.com/v1");
+    let _ = htu_matches("https://api.example.com/me", "/me", input);
+}
