@@ -8,8 +8,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::alg::{Algorithm, Curve, KeyFamily};
@@ -309,8 +307,7 @@ fn field<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, String>
 }
 
 fn b64_field(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
-    URL_SAFE_NO_PAD
-        .decode(field(jwk, name)?)
+    crate::b64::decode(field(jwk, name)?.as_bytes())
         .map_err(|_| format!("\"{name}\" is not base64url"))
 }
 
@@ -525,7 +522,7 @@ pub(crate) fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<Thumbprint, Str
     }
     canonical.push('}');
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
-    Ok(URL_SAFE_NO_PAD.encode(digest.as_ref()))
+    Ok(crate::b64::encode(digest.as_ref()))
 }
 
 fn verification_params(

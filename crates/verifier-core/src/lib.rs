@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod alg;
+mod b64;
 pub mod bearer;
 mod cache;
 mod challenge;

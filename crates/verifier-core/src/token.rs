@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -57,13 +55,14 @@ pub(crate) fn parse<'a>(
 ) -> Result<UnverifiedToken<'a>, AuthError> {
     let token = trim_token(token, max_bytes)?;
 
-    // Step 2: exactly three segments, base64url without padding. (A base64url token is
-    // ASCII; as `str`, the splits below use core's word-at-a-time memchr instead of a
-    // byte-by-byte closure.)
-    let text = std::str::from_utf8(token).map_err(|e| malformed().with_source(e))?;
-    let (h, rest) = text.split_once('.').ok_or_else(malformed)?;
-    let (p, s) = rest.split_once('.').ok_or_else(malformed)?;
-    if s.contains('.') || h.is_empty() || p.is_empty() {
+    // Step 2: exactly three segments, base64url without padding. The two dots are found
+    // with SIMD; decoding refuses any other byte that is not base64url (a third `.`,
+    // non-ASCII, whitespace), so the token needs no UTF-8 check of its own.
+    let dot = memchr::memchr(b'.', token).ok_or_else(malformed)?;
+    let (h, rest) = (&token[..dot], &token[dot + 1..]);
+    let dot = memchr::memchr(b'.', rest).ok_or_else(malformed)?;
+    let (p, s) = (&rest[..dot], &rest[dot + 1..]);
+    if h.is_empty() || p.is_empty() {
         return Err(malformed());
     }
     // The header is decoded into a stack buffer when it fits (dropped at the end of
@@ -71,9 +70,10 @@ pub(crate) fn parse<'a>(
     // into an exact-size vector.
     let mut header_buf = [0u8; 512];
     let mut header_vec = Vec::new();
-    let header = b64url::decode_small(h.as_bytes(), &mut header_buf, &mut header_vec)?;
-    let payload = b64(p.as_bytes())?;
-    let signature = b64(s.as_bytes())?;
+    let header = crate::b64::decode_into(h, &mut header_buf, &mut header_vec)
+        .map_err(|e| malformed().with_source(e))?;
+    let payload = b64(p)?;
+    let signature = b64(s)?;
     let signing_input = &token[..h.len() + 1 + p.len()];
 
     // Step 3: the header is a JSON object without duplicate members. Only `alg`, `kid`
@@ -132,32 +132,6 @@ pub(crate) fn check_typ(profile: AccessTokenProfile, typ: Typ) -> Result<(), Aut
         Ok(())
     } else {
         Err(AuthError::new(ErrorCode::InvalidTokenType))
-    }
-}
-
-/// base64url decoding into a caller's stack buffer when the result fits.
-mod b64url {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
-
-    use super::{malformed, AuthError};
-
-    /// Decodes into `buf` when it fits, else into `spill`.
-    pub(super) fn decode_small<'b>(
-        input: &[u8],
-        buf: &'b mut [u8],
-        spill: &'b mut Vec<u8>,
-    ) -> Result<&'b [u8], AuthError> {
-        // `decode_slice` needs room for its (over-)estimate of the decoded length.
-        if input.len().div_ceil(4) * 3 <= buf.len() {
-            let n = URL_SAFE_NO_PAD
-                .decode_slice(input, buf)
-                .map_err(|e| malformed().with_source(e))?;
-            Ok(&buf[..n])
-        } else {
-            *spill = super::b64(input)?;
-            Ok(spill)
-        }
     }
 }
 
@@ -323,9 +297,7 @@ impl<'de> Deserialize<'de> for Header<'de> {
 }
 
 fn b64(segment: &[u8]) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|e| malformed().with_source(e))
+    crate::b64::decode(segment).map_err(|e| malformed().with_source(e))
 }
 
 /// Parses a JSON object, refusing duplicate member names at the top level (two parsers

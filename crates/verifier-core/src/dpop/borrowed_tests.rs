@@ -3,8 +3,6 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 
 use super::super::keycache::ProofKeyCache;
 use super::super::proof::{parse, parse_cached, ParsedProof};
@@ -26,8 +24,8 @@ impl Signer {
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
         let point = pair.public_key().as_ref().to_vec();
         Signer {
-            x: URL_SAFE_NO_PAD.encode(&point[1..33]),
-            y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+            x: crate::b64::encode(&point[1..33]),
+            y: crate::b64::encode(&point[33..65]),
             pair,
             rng,
         }
@@ -36,11 +34,11 @@ impl Signer {
     fn sign(&self, header: &str, payload: &str) -> String {
         let input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
+            crate::b64::encode(header),
+            crate::b64::encode(payload)
         );
         let sig = self.pair.sign(&self.rng, input.as_bytes()).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+        format!("{input}.{}", crate::b64::encode(sig.as_ref()))
     }
 }
 

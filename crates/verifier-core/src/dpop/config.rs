@@ -5,9 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use super::htu::BaseUrl;
 use super::nonce::{Nonces, MIN_SECRET_LEN};
 use crate::alg::Algorithm;
@@ -218,8 +215,7 @@ impl DpopConfig {
             b = b.nonce(bool_var("OIDC_DPOP_NONCE", &v)?);
         }
         if let Some(v) = get("OIDC_DPOP_NONCE_SECRET") {
-            let secret = URL_SAFE_NO_PAD
-                .decode(v.trim().trim_end_matches('='))
+            let secret = crate::b64::decode(v.trim().trim_end_matches('=').as_bytes())
                 .map_err(|_| ConfigError::new("OIDC_DPOP_NONCE_SECRET", "must be base64url"))?;
             b = b.nonce_secret(secret);
             rename.push(("dpop_nonce_secret", "OIDC_DPOP_NONCE_SECRET"));

@@ -10,8 +10,6 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_lc_rs::{constant_time, digest, hmac, rand};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http::HeaderValue;
 
 use crate::error::ConfigError;
@@ -124,7 +122,7 @@ impl Nonces {
         raw[0] = VERSION;
         raw[1..9].copy_from_slice(&window.to_be_bytes());
         raw[9..].copy_from_slice(&self.tag(window).as_ref()[..TAG_LEN]);
-        URL_SAFE_NO_PAD.encode(raw)
+        crate::b64::encode(&raw)
     }
 
     /// The nonce of the current window.
@@ -143,9 +141,10 @@ impl Nonces {
         if nonce.len() != ENCODED_LEN {
             return NonceCheck::Invalid;
         }
-        let mut raw = [0u8; RAW_LEN + 2];
-        let Ok(RAW_LEN) = URL_SAFE_NO_PAD.decode_slice(nonce, &mut raw) else {
-            return NonceCheck::Invalid;
+        let mut buf = [0u8; RAW_LEN + 2];
+        let raw = match crate::b64::decode_slice(nonce.as_bytes(), &mut buf) {
+            Some(Ok(raw)) if raw.len() == RAW_LEN => raw,
+            _ => return NonceCheck::Invalid,
         };
         if raw[0] != VERSION {
             return NonceCheck::Invalid;
@@ -213,18 +212,12 @@ mod tests {
         let n = nonces(SECRET, BASE);
         let t = 1_800_000_000.0;
         let good = n.current(t);
-        let mut raw = URL_SAFE_NO_PAD.decode(&good).unwrap();
+        let mut raw = crate::b64::decode(good.as_bytes()).unwrap();
         raw[RAW_LEN - 1] ^= 1;
-        assert_eq!(
-            n.check(&URL_SAFE_NO_PAD.encode(&raw), t),
-            NonceCheck::Invalid
-        );
-        let mut raw = URL_SAFE_NO_PAD.decode(&good).unwrap();
+        assert_eq!(n.check(&crate::b64::encode(&raw), t), NonceCheck::Invalid);
+        let mut raw = crate::b64::decode(good.as_bytes()).unwrap();
         raw[0] = 2;
-        assert_eq!(
-            n.check(&URL_SAFE_NO_PAD.encode(&raw), t),
-            NonceCheck::Invalid
-        );
+        assert_eq!(n.check(&crate::b64::encode(&raw), t), NonceCheck::Invalid);
         for bad in [
             "",
             "x",

@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use aws_lc_rs::constant_time;
 use aws_lc_rs::signature::ParsedPublicKey;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http::{HeaderMap, Method};
 use serde_json::{Map, Value};
 
@@ -152,9 +150,7 @@ fn segments(compact: &str) -> Result<(&str, &str, &str), AuthError> {
 }
 
 fn decode(segment: &str, what: &str) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|e| invalid(format!("{what} is not base64url ({e})")))
+    crate::b64::decode(segment.as_bytes()).map_err(|_| invalid(format!("{what} is not base64url")))
 }
 
 /// D2-D3 on the header segment `h`: the proof's `alg` and its `jwk` object.
@@ -237,12 +233,7 @@ pub(crate) fn parse(compact: &str, dpop_algs: &[Algorithm]) -> Result<ParsedProo
 /// Decodes base64url `segment` into `buf` when it fits; `None` when it does not, or is
 /// not base64url (the reference then decides).
 fn decode_into<'b>(segment: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    // `decode_slice` needs room for its (over-)estimate of the decoded length.
-    if segment.len().div_ceil(4) * 3 > buf.len() {
-        return None;
-    }
-    let n = URL_SAFE_NO_PAD.decode_slice(segment, buf).ok()?;
-    Some(&buf[..n])
+    crate::b64::decode_slice(segment.as_bytes(), buf)?.ok()
 }
 
 /// [`parse`], with the same checks in the same order and the same outcome, but faster
@@ -420,7 +411,7 @@ impl ParsedProof {
 /// base64url(SHA-256(token)) (RFC 9449 §4.2).
 pub(crate) fn ath_of(access_token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(digest.as_ref())
+    crate::b64::encode(digest.as_ref())
 }
 
 #[cfg(test)]
