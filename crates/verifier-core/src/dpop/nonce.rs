@@ -122,7 +122,7 @@ impl Nonces {
         raw[0] = VERSION;
         raw[1..9].copy_from_slice(&window.to_be_bytes());
         raw[9..].copy_from_slice(&self.tag(window).as_ref()[..TAG_LEN]);
-        crate::b64::encode(&raw)
+        crate::b64::encode(raw)
     }
 
     /// The nonce of the current window.
