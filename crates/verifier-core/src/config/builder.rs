@@ -624,9 +624,9 @@ fn key_source(
     Ok(Source::Discovery { mode, url })
 }
 
-/// A URL we fetch from: `https`, or `http` on a loopback host or with
+/// A URL we fetch from or publish: `https`, or `http` on a loopback host or with
 /// `allow_insecure_http`, with a host.
-fn fetch_url(
+pub(super) fn fetch_url(
     field: &'static str,
     value: &str,
     allow_insecure_http: bool,

@@ -8,7 +8,7 @@ use serde::de::Error as _;
 use serde::Deserialize;
 use url::Url;
 
-use super::is_loopback;
+use super::builder::fetch_url as http_url;
 use super::kind::{Algs, Flag, List, Text, Words};
 use super::table::config_table;
 use crate::alg::Algorithm;
@@ -396,34 +396,7 @@ fn cookie_name(name: &str) -> Result<&str, ConfigError> {
     }
 }
 
-/// An absolute `http(s)` URL with a host: `https`, or `http` on a loopback host or with
-/// `allow_insecure_http`.
-fn http_url(field: &'static str, value: &str, insecure: bool) -> Result<Url, ConfigError> {
-    let url = Url::parse(value)
-        .map_err(|e| ConfigError::new(field, format!("must be an absolute URL ({e})")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if insecure || is_loopback(&url) => {}
-        "http" => {
-            return Err(ConfigError::new(
-                field,
-                "must use https (plain http is allowed only for loopback hosts or with allow_insecure_http)",
-            ))
-        }
-        other => {
-            return Err(ConfigError::new(
-                field,
-                format!("must use https, not {other:?}"),
-            ))
-        }
-    }
-    if url.host().is_none() {
-        return Err(ConfigError::new(field, "must have a host"));
-    }
-    Ok(url)
-}
-
-/// The resource identifier: an [`http_url`] without userinfo, query or fragment.
+/// The resource identifier: an http(s) URL (`fetch_url`) without userinfo, query or fragment.
 fn resource_url(id: &str, insecure: bool) -> Result<Url, ConfigError> {
     let url = http_url("resource", id, insecure)?;
     if !url.username().is_empty() || url.password().is_some() {
