@@ -14,10 +14,13 @@ use crate::profile::AccessTokenProfile;
 mod check;
 mod path;
 mod payload;
+mod reader;
 mod rule;
 
 pub(crate) use check::{passes_cheap_checks, validate};
 pub use path::ClaimPath;
+#[cfg(feature = "fuzzing")]
+pub(crate) use payload::registered_differ;
 pub(crate) use payload::{Name, Payload, Skip, Val};
 pub(crate) use rule::ClaimRule;
 

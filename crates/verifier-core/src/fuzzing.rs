@@ -67,6 +67,64 @@ pub fn validate_claims_reference(payload: &[u8], config: &AuthConfig) -> Result<
     )
 }
 
+/// Whether step 7's reader accepts a payload.
+pub fn parse_payload(data: &[u8]) -> bool {
+    claims::Payload::parse(data.to_vec()).is_ok()
+}
+
+/// The `payload` fuzz target: step 7's one-pass reader against the map parser it
+/// replaces on arbitrary bytes. Panics unless both accept or both refuse, every
+/// registered claim reads the same from both, and the claims policy (two configurations)
+/// gives the same outcome on both.
+///
+/// ```
+/// verifier_core::fuzzing::payload_target(br#"{"iss":"i","aud":["a",1e3],"x":{"y":[null]}}"#);
+/// ```
+pub fn payload_target(data: &[u8]) {
+    let fast = claims::Payload::parse(data.to_vec());
+    let reference = token::parse_object(data);
+    match (&fast, &reference) {
+        (Ok(payload), Ok(map)) => {
+            if let Some(diff) = claims::registered_differ(payload, map) {
+                panic!("registered claims differ: {diff}");
+            }
+        }
+        (Err(_), Err(_)) => return,
+        _ => panic!(
+            "acceptance differs: reader {:?}, map parser {:?}",
+            fast.as_ref().err().map(|e| e.to_string()),
+            reference.as_ref().err().map(|e| e.to_string())
+        ),
+    }
+    for config in payload_configs() {
+        let outcome = |r: Result<(), AuthError>| r.map_err(|e| (e.code(), e.to_string()));
+        assert_eq!(
+            outcome(validate_claims(data, config)),
+            outcome(validate_claims_reference(data, config)),
+        );
+    }
+}
+
+fn payload_configs() -> &'static [AuthConfig; 2] {
+    static CONFIGS: std::sync::OnceLock<[AuthConfig; 2]> = std::sync::OnceLock::new();
+    CONFIGS.get_or_init(|| {
+        let base = || {
+            AuthConfig::builder()
+                .issuer("https://issuer.example/")
+                .audiences(["https://api.example", "urn:second"])
+                .jwks_url("https://issuer.example/jwks")
+        };
+        [
+            base().build().expect("a valid configuration"),
+            base()
+                .leeway(std::time::Duration::from_secs(30))
+                .required_scopes(["read", "write"])
+                .build()
+                .expect("a valid configuration"),
+        ]
+    })
+}
+
 /// Whether an unverified payload passes the cheap checks that gate an unknown-kid
 /// refresh: `(payload pass, map reference)`, both `false` when the payload is malformed.
 pub fn cheap_checks_both(payload: &[u8], config: &AuthConfig) -> (bool, bool) {

@@ -3,11 +3,17 @@
 //! libFuzzer for 10^8 executions, see fuzz/README.md) on their committed corpus and on
 //! proofs and URLs made here: valid ones, and each member and byte broken in turn.
 //! A broken invariant panics inside the body and fails the test.
+//!
+//! Likewise the `payload` target (step 7's one-pass reader against the map parser) on its
+//! corpus, on every prefix and byte change of it, on nesting around the depth limit and
+//! on generated JSON.
 
 use std::path::PathBuf;
 
 use serde_json::json;
-use verifier_core::fuzzing::{dpop_proof_target, htu_target, normalize_htu, parse_dpop_proof};
+use verifier_core::fuzzing::{
+    dpop_proof_target, htu_target, normalize_htu, parse_dpop_proof, payload_target,
+};
 use verifier_core::Algorithm;
 use verifier_testkit::{Alg, DpopProof, TestKey};
 
@@ -111,4 +117,179 @@ fn dp32_htu_target_holds_on_its_corpus_and_on_broken_urls() {
     for input in &inputs {
         htu_target(input);
     }
+}
+
+/// Step 7's reader and the map parser agree on the committed payloads, on every prefix
+/// and one-byte change of them (bytes that matter to JSON), and around the depth limit.
+#[test]
+fn payload_target_holds_on_its_corpus_and_on_broken_payloads() {
+    let seeds = corpus("payload");
+    let mut inputs = Vec::new();
+    for seed in &seeds {
+        inputs.push(seed.clone());
+        for end in 0..seed.len() {
+            inputs.push(seed[..end].to_vec());
+        }
+        for at in 0..seed.len() {
+            for b in *br#"" \{}[],:0-1.eE+nu/tx"# {
+                let mut m = seed.clone();
+                m[at] = b;
+                inputs.push(m);
+            }
+            for b in [0x00, 0x1f, 0x7f, 0x80, 0xc3, 0xff, b'\t', b'\n'] {
+                let mut m = seed.clone();
+                m[at] = b;
+                inputs.push(m);
+            }
+            let mut m = seed.clone();
+            m.remove(at);
+            inputs.push(m);
+        }
+    }
+    for depth in 120..=130 {
+        let arrays = format!(r#"{{"a":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
+        let objects = format!(r#"{}1{}"#, r#"{"a":"#.repeat(depth), "}".repeat(depth));
+        inputs.push(arrays.into_bytes());
+        inputs.push(objects.into_bytes());
+    }
+    let mut accepted = 0;
+    for input in &inputs {
+        payload_target(input);
+        accepted += usize::from(verifier_core::fuzzing::parse_payload(input));
+    }
+    // Both acceptance and refusal were exercised, the depth limit included.
+    assert!(
+        accepted > 1_000 && accepted < inputs.len() / 2,
+        "{accepted} of {}",
+        inputs.len()
+    );
+}
+
+/// A small deterministic generator of JSON values (strings with escapes, numbers of every
+/// form, nesting), as objects whose members are registered claim names or others.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) % n
+    }
+
+    fn string(&mut self, out: &mut String) {
+        const PIECES: [&str; 14] = [
+            "a",
+            "exp",
+            "https://issuer.example/",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\n",
+            "\\u0041",
+            "\\ud83d\\ude00",
+            "\\ud83d",
+            "\\udc00",
+            "é",
+            "\u{1F600}",
+            "jkt",
+        ];
+        out.push('"');
+        for _ in 0..self.next(4) {
+            out.push_str(PIECES[self.next(PIECES.len() as u64) as usize]);
+        }
+        out.push('"');
+    }
+
+    fn number(&mut self, out: &mut String) {
+        const NUMBERS: [&str; 14] = [
+            "0",
+            "-0",
+            "1796300000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9999999999999999999",
+            "-9223372036854775809",
+            "1.5",
+            "1e3",
+            "1E-400",
+            "1e400",
+            "123456789012345678901234567890",
+            "0.1e+1",
+            "-12.5e2",
+        ];
+        out.push_str(NUMBERS[self.next(NUMBERS.len() as u64) as usize]);
+    }
+
+    fn value(&mut self, out: &mut String, depth: u32) {
+        match self.next(if depth > 4 { 5 } else { 7 }) {
+            0 => self.string(out),
+            1 => self.number(out),
+            2 => out.push_str("true"),
+            3 => out.push_str("null"),
+            4 => out.push_str("false"),
+            5 => {
+                out.push('[');
+                for i in 0..self.next(4) {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.value(out, depth + 1);
+                }
+                out.push(']');
+            }
+            _ => self.object(out, depth + 1),
+        }
+    }
+
+    fn object(&mut self, out: &mut String, depth: u32) {
+        const NAMES: [&str; 14] = [
+            "\"exp\"",
+            "\"nbf\"",
+            "\"iat\"",
+            "\"iss\"",
+            "\"aud\"",
+            "\"sub\"",
+            "\"jti\"",
+            "\"azp\"",
+            "\"cnf\"",
+            "\"jkt\"",
+            "\"client_id\"",
+            "\"token_use\"",
+            "\"s\\u0075b\"",
+            "\"x\"",
+        ];
+        out.push('{');
+        for i in 0..self.next(6) {
+            if i > 0 {
+                out.push(',');
+            }
+            if self.next(8) == 0 {
+                self.string(out);
+            } else {
+                out.push_str(NAMES[self.next(NAMES.len() as u64) as usize]);
+            }
+            out.push_str(if self.next(4) == 0 { " : " } else { ":" });
+            self.value(out, depth);
+        }
+        out.push('}');
+    }
+}
+
+/// Step 7's reader and the map parser agree on generated payloads.
+#[test]
+fn payload_target_holds_on_generated_json() {
+    let mut generator = Gen(0x9e37_79b9_7f4a_7c15);
+    let (mut accepted, total) = (0, 20_000);
+    for _ in 0..total {
+        let mut json = String::new();
+        generator.object(&mut json, 1);
+        payload_target(json.as_bytes());
+        accepted += usize::from(verifier_core::fuzzing::parse_payload(json.as_bytes()));
+    }
+    assert!(
+        accepted > total / 4 && accepted < total,
+        "{accepted} of {total}"
+    );
 }

@@ -1,7 +1,7 @@
 //! A token's payload as the pipeline reads it: the decoded JSON bytes, checked once by a
-//! borrowed pass (step 7: a JSON object without duplicate member names, every value
-//! accepted exactly as `serde_json::Value` accepts it), which keeps only the registered
-//! claims the policy reads. The full map of claims is built only when someone asks for
+//! borrowed pass (step 7, [`reader`](super::reader): a JSON object without duplicate
+//! member names, every value accepted exactly as `serde_json::Value` accepts it), which
+//! keeps only the registered claims the policy reads. The full map of claims is built only when someone asks for
 //! it ([`Payload::map`]): application rules, required scopes or permissions, or a caller
 //! reading [`Claims`](super::Claims) as a map.
 
@@ -85,20 +85,7 @@ impl Payload {
     /// Step 7 on decoded payload bytes: `malformed_token` unless they are one JSON object
     /// without duplicate member names (the same acceptance as the map parser).
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Payload, AuthError> {
-        let reg = {
-            // One UTF-8 check of the whole payload (word at a time while it is ASCII)
-            // instead of one per string: a `str` reader does not check its strings
-            // again. Same acceptance as reading the bytes: JSON outside strings is
-            // ASCII, and the byte reader refuses a string that is not UTF-8.
-            let text = std::str::from_utf8(&bytes).map_err(|e| malformed().with_source(e))?;
-            let mut de = serde_json::Deserializer::from_str(text);
-            let base = bytes.as_ptr() as usize;
-            let reg = TopLevel { base }
-                .deserialize(&mut de)
-                .map_err(|e| malformed().with_source(e))?;
-            de.end().map_err(|e| malformed().with_source(e))?;
-            reg
-        };
+        let reg = super::reader::read(&bytes).map_err(|e| malformed().with_source(e))?;
         Ok(Payload {
             bytes,
             reg,
@@ -200,186 +187,6 @@ impl<'de> de::Deserialize<'de> for Name<'de> {
     }
 }
 
-/// The top-level object: duplicate names refused, registered claims picked.
-struct TopLevel {
-    base: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for TopLevel {
-    type Value = Registered;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Registered, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopLevel {
-    type Value = Registered;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Registered, A::Error> {
-        let mut reg = Registered::default();
-        // Every name, checked for duplicates once at the end by sorting: O(n log n) for a
-        // hostile payload, and cheaper than a scan per member for a typical one.
-        let mut names: Vec<Cow<'de, str>> = Vec::with_capacity(32);
-        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
-            let slot = match &*name {
-                "exp" => Some(&mut reg.exp),
-                "nbf" => Some(&mut reg.nbf),
-                "iat" => Some(&mut reg.iat),
-                "iss" => Some(&mut reg.iss),
-                "aud" => Some(&mut reg.aud),
-                "sub" => Some(&mut reg.sub),
-                "jti" => Some(&mut reg.jti),
-                "client_id" => Some(&mut reg.client_id),
-                "azp" => Some(&mut reg.azp),
-                "token_use" => Some(&mut reg.token_use),
-                "cnf" => {
-                    (reg.cnf, reg.cnf_jkt) =
-                        access.next_value_seed(CnfPick(Pick { base: self.base }))?;
-                    names.push(name);
-                    continue;
-                }
-                _ => None,
-            };
-            match slot {
-                Some(slot) => *slot = access.next_value_seed(Pick { base: self.base })?,
-                None => access.next_value_seed(Skip)?,
-            }
-            names.push(name);
-        }
-        names.sort_unstable();
-        if names.windows(2).any(|w| w[0] == w[1]) {
-            return Err(de::Error::custom("duplicate member name"));
-        }
-        Ok(reg)
-    }
-}
-
-/// A registered claim's value: strings as spans, numbers as `f64`, arrays item by item,
-/// objects skipped.
-#[derive(Clone, Copy)]
-struct Pick {
-    base: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for Pick {
-    type Value = Val;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Pick {
-    type Value = Val;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Val, E> {
-        let at = (v.as_ptr() as usize).wrapping_sub(self.base);
-        match (u32::try_from(at), u32::try_from(v.len())) {
-            (Ok(at), Ok(len)) => Ok(Val::Str(Span::At(at, len))),
-            _ => Ok(Val::Str(Span::Owned(v.into()))),
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val, E> {
-        Ok(Val::Str(Span::Owned(v.into())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Val, E> {
-        Ok(Val::Str(Span::Owned(v.into_boxed_str())))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Val, E> {
-        Ok(Val::Other)
-    }
-    // As `serde_json::Number::as_f64`.
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val, E> {
-        Ok(Val::Num(v as f64))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val, E> {
-        Ok(Val::Num(v as f64))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
-        Ok(Val::Num(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Val, E> {
-        Ok(Val::Null)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Val, A::Error> {
-        Skip.visit_map(access)?;
-        Ok(Val::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Val, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = access.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Val::Arr(items))
-    }
-}
-
-/// `cnf`: as [`Pick`] reads it, and its `jkt` when that is all it holds (see
-/// [`Registered::cnf_jkt`]).
-#[derive(Clone, Copy)]
-struct CnfPick(Pick);
-
-impl<'de> DeserializeSeed<'de> for CnfPick {
-    type Value = (Val, Option<Span>);
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CnfPick {
-    type Value = (Val, Option<Span>);
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok((self.0.visit_borrowed_str(v)?, None))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((self.0.visit_str(v)?, None))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok((self.0.visit_string(v)?, None))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok((self.0.visit_bool(v)?, None))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok((self.0.visit_i64(v)?, None))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok((self.0.visit_u64(v)?, None))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok((self.0.visit_f64(v)?, None))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok((self.0.visit_unit()?, None))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
-        Ok((self.0.visit_seq(access)?, None))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        // A nested object: repeated names allowed, the last one wins (as `Value`).
-        let (mut jkt, mut only_jkt) = (None, true);
-        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
-            if name == "jkt" {
-                jkt = Some(access.next_value_seed(self.0)?);
-            } else {
-                only_jkt = false;
-                access.next_value_seed(Skip)?;
-            }
-        }
-        let jkt = match (only_jkt, jkt) {
-            (true, Some(Val::Str(span))) => Some(span),
-            _ => None,
-        };
-        Ok((Val::Other, jkt))
-    }
-}
-
 /// Any JSON value, parsed as `serde_json::Value` parses it (same strings, numbers and
 /// nesting), keeping nothing.
 #[derive(Clone, Copy)]
@@ -432,6 +239,55 @@ impl<'de> Visitor<'de> for Skip {
         while access.next_element_seed(Skip)?.is_some() {}
         Ok(())
     }
+}
+
+/// Where the registered claims read by [`Payload::parse`] differ from the same claims
+/// read from the map parser's `map` (for the differential fuzz target): the claim's name
+/// and both readings.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn registered_differ(payload: &Payload, map: &Map<String, Value>) -> Option<String> {
+    fn same(payload: &Payload, val: &Val, value: Option<&Value>) -> bool {
+        match (val, value) {
+            (Val::Absent, None) | (Val::Null, Some(Value::Null)) => true,
+            (Val::Str(span), Some(Value::String(s))) => payload.str(span) == s,
+            (Val::Num(n), Some(Value::Number(x))) => {
+                x.as_f64().map(f64::to_bits) == Some(n.to_bits())
+            }
+            (Val::Arr(items), Some(Value::Array(values))) => {
+                items.len() == values.len()
+                    && items
+                        .iter()
+                        .zip(values)
+                        .all(|(i, v)| same(payload, i, Some(v)))
+            }
+            (Val::Other, Some(Value::Bool(_) | Value::Object(_))) => true,
+            _ => false,
+        }
+    }
+    let r = &payload.reg;
+    for (name, val) in [
+        ("exp", &r.exp),
+        ("nbf", &r.nbf),
+        ("iat", &r.iat),
+        ("iss", &r.iss),
+        ("aud", &r.aud),
+        ("sub", &r.sub),
+        ("jti", &r.jti),
+        ("client_id", &r.client_id),
+        ("azp", &r.azp),
+        ("token_use", &r.token_use),
+        ("cnf", &r.cnf),
+    ] {
+        if !same(payload, val, map.get(name)) {
+            return Some(format!("{name}: {val:?} vs {:?}", map.get(name)));
+        }
+    }
+    let jkt = match map.get("cnf") {
+        Some(Value::Object(cnf)) if cnf.len() == 1 => cnf.get("jkt").and_then(Value::as_str),
+        _ => None,
+    };
+    let read = r.cnf_jkt.as_ref().map(|span| payload.str(span));
+    (read != jkt).then(|| format!("cnf.jkt: {read:?} vs {jkt:?}"))
 }
 
 #[cfg(test)]
