@@ -152,6 +152,25 @@ fn payload_target_holds_on_its_corpus_and_on_broken_payloads() {
         inputs.push(arrays.into_bytes());
         inputs.push(objects.into_bytes());
     }
+    // Few and many members: distinct names are accepted, a repeated one refused, wherever
+    // it is.
+    for n in [2, 63, 64, 65, 200] {
+        let members: Vec<String> = (0..n).map(|i| format!(r#""claim_{i}":{i}"#)).collect();
+        let distinct = format!("{{{}}}", members.join(","));
+        assert!(
+            verifier_core::fuzzing::parse_payload(distinct.as_bytes()),
+            "{n}"
+        );
+        inputs.push(distinct.into_bytes());
+        for at in [0, n / 2, n - 1] {
+            let repeated = format!(r#"{{{},"claim_{at}":true}}"#, members.join(","));
+            assert!(
+                !verifier_core::fuzzing::parse_payload(repeated.as_bytes()),
+                "{n} {at}"
+            );
+            inputs.push(repeated.into_bytes());
+        }
+    }
     let mut accepted = 0;
     for input in &inputs {
         payload_target(input);
