@@ -96,7 +96,7 @@ pub fn payload_target(data: &[u8]) {
             reference.as_ref().err().map(|e| e.to_string())
         ),
     }
-    for config in payload_configs() {
+    for config in policy_configs() {
         let outcome = |r: Result<(), AuthError>| r.map_err(|e| (e.code(), e.to_string()));
         assert_eq!(
             outcome(validate_claims(data, config)),
@@ -105,7 +105,9 @@ pub fn payload_target(data: &[u8]) {
     }
 }
 
-fn payload_configs() -> &'static [AuthConfig; 2] {
+/// The two configurations the claims fuzz targets check payloads against: one issuer, two
+/// audiences; the second with leeway, required scopes and a required permission.
+pub fn policy_configs() -> &'static [AuthConfig; 2] {
     static CONFIGS: std::sync::OnceLock<[AuthConfig; 2]> = std::sync::OnceLock::new();
     CONFIGS.get_or_init(|| {
         let base = || {
@@ -119,6 +121,7 @@ fn payload_configs() -> &'static [AuthConfig; 2] {
             base()
                 .leeway(std::time::Duration::from_secs(30))
                 .required_scopes(["read", "write"])
+                .required_permissions(["p:1"])
                 .build()
                 .expect("a valid configuration"),
         ]
