@@ -85,11 +85,17 @@ impl Payload {
     /// Step 7 on decoded payload bytes: `malformed_token` unless they are one JSON object
     /// without duplicate member names (the same acceptance as the map parser).
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Payload, AuthError> {
-        let reg = super::reader::read(&bytes).map_err(|e| malformed().with_source(e))?;
+        let read = super::reader::read(&bytes).map_err(|e| malformed().with_source(e))?;
+        let map = OnceLock::new();
+        if read.names_unsure {
+            // The reader cannot rule out a repeated member name (very many members, or
+            // two digests alike): the map parser decides, and its map is kept.
+            let _ = map.set(crate::token::parse_object(&bytes)?);
+        }
         Ok(Payload {
             bytes,
-            reg,
-            map: OnceLock::new(),
+            reg: read.reg,
+            map,
         })
     }
 

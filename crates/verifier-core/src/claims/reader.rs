@@ -58,17 +58,98 @@ impl std::error::Error for JsonError {
 
 type Result<T> = std::result::Result<T, JsonError>;
 
-/// Reads `bytes` (a whole payload) as one JSON object and returns its registered claims.
+/// Reads `bytes` (a whole payload) as one JSON object and returns its registered claims
+/// (and whether a member name may be repeated, see [`Read`]).
 ///
 /// UTF-8 is checked where JSON allows bytes above 0x7F, inside strings (anywhere else
 /// the grammar refuses them): a string holding one is checked whole.
-pub(super) fn read(bytes: &[u8]) -> Result<Registered> {
+pub(super) fn read(bytes: &[u8]) -> Result<Read> {
     let mut reader = Reader {
         b: bytes,
         at: 0,
         depth: 0,
     };
     reader.top()
+}
+
+/// What [`read`] found.
+pub(super) struct Read {
+    /// The registered claims.
+    pub(super) reg: Registered,
+    /// Whether a top-level member name may be repeated: two names with the same digest,
+    /// or more names than [`Seen`] keeps. The caller then asks the map parser, which
+    /// refuses a repeated name (step 7); when false, no name is repeated.
+    pub(super) names_unsure: bool,
+}
+
+/// The top-level member names read so far, as 64-bit digests in a small open-addressing
+/// table on the stack: no allocation and no sort for a typical payload (sorting the names
+/// cost a quarter of the pass when they are not in order, as in real tokens).
+struct Seen {
+    slots: [u64; 128],
+    len: usize,
+    unsure: bool,
+}
+
+impl Seen {
+    /// Names kept before giving up (half the table, so probe runs stay short).
+    const MAX: usize = 64;
+
+    fn new() -> Seen {
+        Seen {
+            slots: [0; 128],
+            len: 0,
+            unsure: false,
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, name: &[u8]) {
+        if self.unsure {
+            return;
+        }
+        if self.len == Self::MAX {
+            self.unsure = true;
+            return;
+        }
+        let d = digest(name) | 1; // 0 marks an empty slot
+        let mut i = (d >> 57) as usize;
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = d;
+                    self.len += 1;
+                    return;
+                }
+                x if x == d => {
+                    self.unsure = true;
+                    return;
+                }
+                _ => i = (i + 1) % self.slots.len(),
+            }
+        }
+    }
+}
+
+/// A 64-bit digest of a member name, eight bytes at a time. Not keyed: a payload built so
+/// that digests collide only sends itself to the map parser, at the cost every payload
+/// had before this reader.
+#[inline]
+fn digest(name: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = chunk.first_chunk::<8>().copied().unwrap_or_default();
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(K)
+            .rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    let mut last = [0u8; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    h = (h ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h ^ (h >> 29)
 }
 
 /// A string's text: where it is (no backslash), or its unescaped copy.
@@ -88,17 +169,17 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `v` that ends a plain run of string bytes: `"`, `\\`, a
 /// control character below 0x20 or a byte above 0x7F (UTF-8, checked by the slow path).
-/// Only the lowest flagged byte is exact (a borrow can flag bytes above it), which is the
-/// only one read.
+///
+/// A byte subtraction sets the high bit of `x - 1` exactly when `x` is 0, and of `x - 0x20`
+/// exactly when `x < 0x20`, for bytes below 0x80 and no borrow from the byte below; bytes
+/// from 0x80 are flagged anyway (the last term), and a borrow only comes from a flagged
+/// byte below. So the lowest flagged byte is exact (those above it may not be), and it is
+/// the only one read.
 #[inline]
 fn specials(v: u64) -> u64 {
     let quote = v ^ (ONES * u64::from(b'"'));
     let slash = v ^ (ONES * u64::from(b'\\'));
-    ((quote.wrapping_sub(ONES) & !quote)
-        | (slash.wrapping_sub(ONES) & !slash)
-        | (v.wrapping_sub(ONES * 0x20) & !v)
-        | v)
-        & HIGHS
+    (quote.wrapping_sub(ONES) | slash.wrapping_sub(ONES) | v.wrapping_sub(ONES * 0x20) | v) & HIGHS
 }
 
 /// Where the string whose contents start at `j` ends (its closing quote), when nothing
@@ -106,8 +187,8 @@ fn specials(v: u64) -> u64 {
 /// bytes at a time.
 #[inline(always)]
 fn plain_end(b: &[u8], mut j: usize) -> Option<usize> {
-    while let Some(chunk) = b.get(j..).and_then(<[u8]>::first_chunk::<8>) {
-        let mask = specials(u64::from_le_bytes(*chunk));
+    while let Some(chunk) = b.get(j..j + 8) {
+        let mask = specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0xff; 8])));
         if mask != 0 {
             j += (mask.trailing_zeros() / 8) as usize;
             return (b[j] == b'"').then_some(j);
@@ -193,7 +274,7 @@ impl<'a> Reader<'a> {
     }
 
     /// At a member name's opening quote (anything else is refused).
-    #[inline]
+    #[inline(always)]
     fn name(&mut self) -> Result<Cow<'a, [u8]>> {
         if self.peek() != Some(b'"') {
             return self.fail("expected a member name");
@@ -322,7 +403,18 @@ impl<'a> Reader<'a> {
 
     /// Any value, checked and not kept (nested objects may repeat a name, as `Value`
     /// allows).
+    #[inline(always)]
     fn skip(&mut self) -> Result<()> {
+        // Strings first and inline: most values are.
+        if self.peek() == Some(b'"') {
+            self.string()?;
+            return Ok(());
+        }
+        self.skip_other()
+    }
+
+    /// [`skip`](Self::skip) for anything but a string.
+    fn skip_other(&mut self) -> Result<()> {
         match self.peek() {
             Some(b'"') => {
                 self.string()?;
@@ -431,50 +523,33 @@ impl<'a> Reader<'a> {
         Ok((Val::Other, jkt))
     }
 
-    /// The whole payload: one object (duplicate member names refused), whitespace around it.
-    fn top(&mut self) -> Result<Registered> {
+    /// The whole payload: one object, whitespace around it.
+    fn top(&mut self) -> Result<Read> {
         let mut reg = Registered::default();
+        let mut seen = Seen::new();
         self.ws();
         if self.peek() != Some(b'{') {
             return self.fail("expected a JSON object");
         }
-        // Every name, checked for duplicates once at the end by sorting: O(n log n) for a
-        // hostile payload, and cheaper than a scan per member for a typical one.
-        let mut names: Vec<Cow<'a, [u8]>> = Vec::with_capacity(32);
         if !self.open(b'}')? {
             loop {
                 let name = self.name()?;
+                seen.insert(&name);
                 self.colon()?;
-                let slot = match &*name {
-                    b"exp" => &mut reg.exp,
-                    b"nbf" => &mut reg.nbf,
-                    b"iat" => &mut reg.iat,
-                    b"iss" => &mut reg.iss,
-                    b"aud" => &mut reg.aud,
-                    b"sub" => &mut reg.sub,
-                    b"jti" => &mut reg.jti,
-                    b"client_id" => &mut reg.client_id,
-                    b"azp" => &mut reg.azp,
-                    b"token_use" => &mut reg.token_use,
-                    b"cnf" => {
-                        (reg.cnf, reg.cnf_jkt) = self.cnf()?;
-                        names.push(name);
-                        if self.next(b'}')? {
-                            continue;
-                        }
-                        break;
-                    }
-                    _ => {
-                        self.skip()?;
-                        names.push(name);
-                        if self.next(b'}')? {
-                            continue;
-                        }
-                        break;
-                    }
-                };
-                *slot = self.pick()?;
-                names.push(name);
+                match &*name {
+                    b"exp" => reg.exp = self.pick()?,
+                    b"nbf" => reg.nbf = self.pick()?,
+                    b"iat" => reg.iat = self.pick()?,
+                    b"iss" => reg.iss = self.pick()?,
+                    b"aud" => reg.aud = self.pick()?,
+                    b"sub" => reg.sub = self.pick()?,
+                    b"jti" => reg.jti = self.pick()?,
+                    b"client_id" => reg.client_id = self.pick()?,
+                    b"azp" => reg.azp = self.pick()?,
+                    b"token_use" => reg.token_use = self.pick()?,
+                    b"cnf" => (reg.cnf, reg.cnf_jkt) = self.cnf()?,
+                    _ => self.skip()?,
+                }
                 if !self.next(b'}')? {
                     break;
                 }
@@ -484,10 +559,56 @@ impl<'a> Reader<'a> {
         if self.at != self.b.len() {
             return self.fail("trailing characters");
         }
-        names.sort_unstable();
-        if names.windows(2).any(|w| w[0] == w[1]) {
-            return Err(JsonError::Syntax("duplicate member name", 0));
+        Ok(Read {
+            reg,
+            names_unsure: seen.unsure,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{specials, Seen};
+
+    /// The lowest byte `specials` flags is the first byte that ends a plain run, on words
+    /// built from the bytes that matter (and their neighbours) in every position.
+    #[test]
+    fn specials_finds_the_first_special_byte() {
+        const BYTES: [u8; 12] = [
+            b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let word: [u8; 8] =
+                std::array::from_fn(|i| BYTES[((state >> (i * 5)) % BYTES.len() as u64) as usize]);
+            let first = word
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c));
+            let mask = specials(u64::from_le_bytes(word));
+            let found = (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize);
+            assert_eq!(found, first, "{word:02x?}");
         }
-        Ok(reg)
+    }
+
+    #[test]
+    fn seen_is_unsure_after_a_repeated_name_or_too_many() {
+        let mut seen = Seen::new();
+        for i in 0..Seen::MAX {
+            seen.insert(format!("claim_{i}").as_bytes());
+        }
+        assert!(!seen.unsure);
+        seen.insert(b"one more");
+        assert!(seen.unsure);
+
+        let mut seen = Seen::new();
+        for name in [&b"iss"[..], b"sub", b"a-much-longer-claim-name", b""] {
+            seen.insert(name);
+        }
+        assert!(!seen.unsure);
+        seen.insert(b"a-much-longer-claim-name");
+        assert!(seen.unsure);
     }
 }
