@@ -15,7 +15,7 @@
 //!
 //! Why not `serde_json` with visitors (what this replaced): on a Keycloak-sized payload
 //! its generic string reading and `MapAccess` machinery cost about as much again as
-//! this whole pass (docs/benchmarks.md §0.0).
+//! this whole pass (docs/benchmarks.md §0.00).
 
 use std::borrow::Cow;
 use std::fmt;
