@@ -105,6 +105,19 @@ pub fn payload_target(data: &[u8]) {
     }
 }
 
+/// The `header` fuzz target: step 3's one-pass reader against the `serde_json` reader
+/// it replaced, on arbitrary bytes (a decoded header). Panics unless both accept or both
+/// refuse and read the same `alg`, `kid`, `typ` and forbidden member; returns whether
+/// they accept.
+///
+/// ```
+/// assert!(verifier_core::fuzzing::header_target(br#"{"alg":"RS256","kid":"k\u0031"}"#));
+/// assert!(!verifier_core::fuzzing::header_target(br#"{"alg":"RS256","\u0061lg":"x"}"#));
+/// ```
+pub fn header_target(data: &[u8]) -> bool {
+    token::header_compare(data).unwrap_or_else(|diff| panic!("header readers differ: {diff}"))
+}
+
 /// The two configurations the claims fuzz targets check payloads against: one issuer, two
 /// audiences; the second with leeway, required scopes and a required permission.
 pub fn policy_configs() -> &'static [AuthConfig; 2] {

@@ -39,6 +39,7 @@ mod flavour;
 pub mod fuzzing;
 mod health;
 mod issuers;
+mod json;
 pub mod jwks;
 mod keys;
 mod mismatch;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::alg::Algorithm;
 use crate::claims::Payload;
 use crate::error::{AuthError, ErrorCode};
+use crate::json::{self, Reader, Text};
 use crate::profile::{AccessTokenProfile, Typ};
 
 /// Header members that would let a token choose where its key comes from, or demand
@@ -76,8 +77,9 @@ pub(crate) fn parse<'a>(
     let signature = b64(s)?;
     let signing_input = &token[..h.len() + 1 + p.len()];
 
-    // Step 3: the header is a JSON object without duplicate members. Only `alg`, `kid`
-    // and `typ` are kept (and whether a forbidden member is present): no map is built.
+    // Step 3: the header is a JSON object without duplicate members. One borrowed pass
+    // keeps `alg`, `kid` and `typ` (and whether a forbidden member is present): no map
+    // is built.
     let header = parse_header(header)?;
 
     // Step 4: nothing in the token may locate or constrain key material.
@@ -136,6 +138,7 @@ pub(crate) fn check_typ(profile: AccessTokenProfile, typ: Typ) -> Result<(), Aut
 }
 
 /// What the pipeline needs from the header.
+#[derive(Debug, PartialEq)]
 struct Header<'de> {
     alg: Option<Member<'de>>,
     kid: Option<Member<'de>>,
@@ -145,6 +148,7 @@ struct Header<'de> {
 
 /// A header member's value: a string (borrowed unless it had escapes), or anything else
 /// (parsed as a `serde_json::Value` would be, then dropped).
+#[derive(Debug, PartialEq)]
 enum Member<'de> {
     Str(std::borrow::Cow<'de, str>),
     Other,
@@ -195,7 +199,59 @@ impl<'de> Deserialize<'de> for Member<'de> {
     }
 }
 
+/// Step 3 on the decoded header, in one pass ([`json::Reader`]): the same acceptance
+/// and the same members as [`parse_header_serde`], which decides when the pass cannot
+/// rule out a repeated member name.
 fn parse_header(bytes: &[u8]) -> Result<Header<'_>, AuthError> {
+    let mut header = Header {
+        alg: None,
+        kid: None,
+        typ: None,
+        forbidden: false,
+    };
+    let names_unsure = Reader::new(bytes)
+        .object(|r, name| {
+            match name {
+                b"alg" => header.alg = Some(member(r)?),
+                b"kid" => header.kid = Some(member(r)?),
+                b"typ" => header.typ = Some(member(r)?),
+                name => {
+                    if FORBIDDEN_HEADERS.iter().any(|f| f.as_bytes() == name) {
+                        header.forbidden = true;
+                    }
+                    r.skip()?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| malformed().with_source(e))?;
+    if names_unsure {
+        return parse_header_serde(bytes);
+    }
+    Ok(header)
+}
+
+/// A header member's value, at its first byte.
+fn member<'a>(r: &mut Reader<'a>) -> json::Result<Member<'a>> {
+    if r.peek() != Some(b'"') {
+        r.skip_other()?;
+        return Ok(Member::Other);
+    }
+    let bytes = r.b;
+    Ok(match r.string()? {
+        // Always UTF-8 (ASCII, or checked by the reader).
+        Text::At(start, end) => match std::str::from_utf8(&bytes[start..end]) {
+            Ok(s) => Member::Str(std::borrow::Cow::Borrowed(s)),
+            Err(_) => return r.fail("invalid UTF-8 in a string"),
+        },
+        Text::Owned(s) => Member::Str(std::borrow::Cow::Owned(s)),
+    })
+}
+
+/// Step 3 by `serde_json` with visitors: what [`parse_header`] ran before the one-pass
+/// reader, kept as the reference it is tested against and for headers whose member
+/// names it cannot tell apart cheaply.
+fn parse_header_serde(bytes: &[u8]) -> Result<Header<'_>, AuthError> {
     // One UTF-8 check, then a `str` reader (no check per string): the same acceptance
     // as reading the bytes (see `Payload::parse`).
     let text = std::str::from_utf8(bytes).map_err(|e| malformed().with_source(e))?;
@@ -203,6 +259,21 @@ fn parse_header(bytes: &[u8]) -> Result<Header<'_>, AuthError> {
     let header = Header::deserialize(&mut de).map_err(|e| malformed().with_source(e))?;
     de.end().map_err(|e| malformed().with_source(e))?;
     Ok(header)
+}
+
+/// Whether the one-pass header reader accepts `bytes`, or where it and the `serde_json`
+/// reference disagree (acceptance, `alg`, `kid`, `typ` or a forbidden member).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn header_compare(bytes: &[u8]) -> Result<bool, String> {
+    match (parse_header(bytes), parse_header_serde(bytes)) {
+        (Ok(fast), Ok(reference)) if fast == reference => Ok(true),
+        (Err(_), Err(_)) => Ok(false),
+        (fast, reference) => Err(format!(
+            "reader {:?}, serde {:?}",
+            fast.map_err(|e| e.to_string()),
+            reference.map_err(|e| e.to_string())
+        )),
+    }
 }
 
 /// A member name, borrowed from the input unless it had escapes.

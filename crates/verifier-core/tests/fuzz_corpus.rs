@@ -4,15 +4,16 @@
 //! proofs and URLs made here: valid ones, and each member and byte broken in turn.
 //! A broken invariant panics inside the body and fails the test.
 //!
-//! Likewise the `payload` target (step 7's one-pass reader against the map parser) on its
-//! corpus, on every prefix and byte change of it, on nesting around the depth limit and
-//! on generated JSON.
+//! Likewise the `payload` target (step 7's one-pass reader against the map parser) and
+//! the `header` target (step 3's one-pass reader against `serde_json`) on their corpus,
+//! on every prefix, byte change and byte removal of it, on nesting around the depth limit
+//! and on generated JSON.
 
 use std::path::PathBuf;
 
 use serde_json::json;
 use verifier_core::fuzzing::{
-    dpop_proof_target, htu_target, normalize_htu, parse_dpop_proof, payload_target,
+    dpop_proof_target, header_target, htu_target, normalize_htu, parse_dpop_proof, payload_target,
 };
 use verifier_core::Algorithm;
 use verifier_testkit::{Alg, DpopProof, TestKey};
@@ -119,13 +120,11 @@ fn dp32_htu_target_holds_on_its_corpus_and_on_broken_urls() {
     }
 }
 
-/// Step 7's reader and the map parser agree on the committed payloads, on every prefix
-/// and one-byte change of them (bytes that matter to JSON), and around the depth limit.
-#[test]
-fn payload_target_holds_on_its_corpus_and_on_broken_payloads() {
-    let seeds = corpus("payload");
+/// Every prefix, one-byte change (to a byte that matters to JSON) and one-byte removal
+/// of each seed, and the seeds.
+fn json_mutations(seeds: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut inputs = Vec::new();
-    for seed in &seeds {
+    for seed in seeds {
         inputs.push(seed.clone());
         for end in 0..seed.len() {
             inputs.push(seed[..end].to_vec());
@@ -146,12 +145,28 @@ fn payload_target_holds_on_its_corpus_and_on_broken_payloads() {
             inputs.push(m);
         }
     }
+    inputs
+}
+
+/// Objects nested `depth` deep and arrays nested `depth` deep under one member, for
+/// depths around the limit (127 levels, the top-level object included).
+fn deep_json() -> Vec<Vec<u8>> {
+    let mut inputs = Vec::new();
     for depth in 120..=130 {
         let arrays = format!(r#"{{"a":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
         let objects = format!(r#"{}1{}"#, r#"{"a":"#.repeat(depth), "}".repeat(depth));
         inputs.push(arrays.into_bytes());
         inputs.push(objects.into_bytes());
     }
+    inputs
+}
+
+/// Step 7's reader and the map parser agree on the committed payloads, on every prefix
+/// and one-byte change of them (bytes that matter to JSON), and around the depth limit.
+#[test]
+fn payload_target_holds_on_its_corpus_and_on_broken_payloads() {
+    let mut inputs = json_mutations(&corpus("payload"));
+    inputs.extend(deep_json());
     // Few and many members: distinct names are accepted, a repeated one refused, wherever
     // it is.
     for n in [2, 63, 64, 65, 200] {
@@ -184,17 +199,87 @@ fn payload_target_holds_on_its_corpus_and_on_broken_payloads() {
     );
 }
 
+/// Step 3's reader and `serde_json` agree on the committed headers, on every prefix, byte
+/// change and byte removal of them, around the depth limit, and with few and many members.
+#[test]
+fn header_target_holds_on_its_corpus_and_on_broken_headers() {
+    let mut inputs = json_mutations(&corpus("header"));
+    inputs.extend(deep_json());
+    // Past the names the reader tells apart by digest (64), `serde_json` decides: distinct
+    // names are accepted, a repeated one refused, wherever it is.
+    for n in [2, 63, 64, 65, 200] {
+        let members: Vec<String> = (0..n).map(|i| format!(r#""h{i}":{i}"#)).collect();
+        let distinct = format!(r#"{{"alg":"RS256",{}}}"#, members.join(","));
+        assert!(header_target(distinct.as_bytes()), "{n}");
+        inputs.push(distinct.into_bytes());
+        for at in [0, n / 2, n - 1] {
+            let repeated = format!(r#"{{"alg":"RS256",{},"h{at}":true}}"#, members.join(","));
+            assert!(!header_target(repeated.as_bytes()), "{n} {at}");
+        }
+        let alg_again = format!(r#"{{"alg":"RS256",{},"alg":"none"}}"#, members.join(","));
+        assert!(!header_target(alg_again.as_bytes()), "{n}");
+    }
+    let accepted = inputs.iter().filter(|input| header_target(input)).count();
+    // Both acceptance and refusal were exercised, the depth limit included.
+    assert!(
+        accepted > 500 && accepted < inputs.len() / 2,
+        "{accepted} of {}",
+        inputs.len()
+    );
+}
+
 /// A small deterministic generator of JSON values (strings with escapes, numbers of every
-/// form, nesting), as objects whose members are registered claim names or others.
-struct Gen(u64);
+/// form, nesting), as objects whose member names come from `names` or are generated.
+struct Gen {
+    state: u64,
+    names: &'static [&'static str],
+}
+
+/// Member names for generated payloads: the registered claims, one spelled with an
+/// escape, and another.
+const PAYLOAD_NAMES: [&str; 14] = [
+    "\"exp\"",
+    "\"nbf\"",
+    "\"iat\"",
+    "\"iss\"",
+    "\"aud\"",
+    "\"sub\"",
+    "\"jti\"",
+    "\"azp\"",
+    "\"cnf\"",
+    "\"jkt\"",
+    "\"client_id\"",
+    "\"token_use\"",
+    "\"s\\u0075b\"",
+    "\"x\"",
+];
+
+/// Member names for generated headers: the ones step 3 reads or refuses, two spelled with
+/// escapes, and others.
+const HEADER_NAMES: [&str; 10] = [
+    "\"alg\"",
+    "\"kid\"",
+    "\"typ\"",
+    "\"jku\"",
+    "\"x5u\"",
+    "\"crit\"",
+    "\"\\u0061lg\"",
+    "\"k\\u0069d\"",
+    "\"cty\"",
+    "\"jwk\"",
+];
 
 impl Gen {
+    fn new(state: u64, names: &'static [&'static str]) -> Gen {
+        Gen { state, names }
+    }
+
     fn next(&mut self, n: u64) -> u64 {
         // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) % n
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        (self.state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) % n
     }
 
     fn string(&mut self, out: &mut String) {
@@ -263,22 +348,6 @@ impl Gen {
     }
 
     fn object(&mut self, out: &mut String, depth: u32) {
-        const NAMES: [&str; 14] = [
-            "\"exp\"",
-            "\"nbf\"",
-            "\"iat\"",
-            "\"iss\"",
-            "\"aud\"",
-            "\"sub\"",
-            "\"jti\"",
-            "\"azp\"",
-            "\"cnf\"",
-            "\"jkt\"",
-            "\"client_id\"",
-            "\"token_use\"",
-            "\"s\\u0075b\"",
-            "\"x\"",
-        ];
         out.push('{');
         for i in 0..self.next(6) {
             if i > 0 {
@@ -287,7 +356,7 @@ impl Gen {
             if self.next(8) == 0 {
                 self.string(out);
             } else {
-                out.push_str(NAMES[self.next(NAMES.len() as u64) as usize]);
+                out.push_str(self.names[self.next(self.names.len() as u64) as usize]);
             }
             out.push_str(if self.next(4) == 0 { " : " } else { ":" });
             self.value(out, depth);
@@ -299,13 +368,29 @@ impl Gen {
 /// Step 7's reader and the map parser agree on generated payloads.
 #[test]
 fn payload_target_holds_on_generated_json() {
-    let mut generator = Gen(0x9e37_79b9_7f4a_7c15);
+    let mut generator = Gen::new(0x9e37_79b9_7f4a_7c15, &PAYLOAD_NAMES);
     let (mut accepted, total) = (0, 20_000);
     for _ in 0..total {
         let mut json = String::new();
         generator.object(&mut json, 1);
         payload_target(json.as_bytes());
         accepted += usize::from(verifier_core::fuzzing::parse_payload(json.as_bytes()));
+    }
+    assert!(
+        accepted > total / 4 && accepted < total,
+        "{accepted} of {total}"
+    );
+}
+
+/// Step 3's reader and `serde_json` agree on generated headers.
+#[test]
+fn header_target_holds_on_generated_json() {
+    let mut generator = Gen::new(0x2545_f491_4f6c_dd1d, &HEADER_NAMES);
+    let (mut accepted, total) = (0, 20_000);
+    for _ in 0..total {
+        let mut json = String::new();
+        generator.object(&mut json, 1);
+        accepted += usize::from(header_target(json.as_bytes()));
     }
     assert!(
         accepted > total / 4 && accepted < total,
