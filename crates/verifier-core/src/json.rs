@@ -517,7 +517,7 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{specials, Seen};
+    use super::{digest, specials, Seen};
 
     /// The lowest byte `specials` flags is the first byte that ends a plain run, on words
     /// built from the bytes that matter (and their neighbours) in every position.
@@ -539,6 +539,26 @@ mod tests {
             let mask = specials(u64::from_le_bytes(word));
             let found = (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize);
             assert_eq!(found, first, "{word:02x?}");
+        }
+    }
+
+    /// Every byte of a name reaches its digest, whatever the length (the words read
+    /// overlap for lengths that are not a multiple of eight), and so does the length.
+    #[test]
+    fn digest_depends_on_every_byte_and_the_length() {
+        for len in 0..=40usize {
+            let name: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let d = digest(&name);
+            for at in 0..len {
+                for flip in [0x01u8, 0x20, 0x80] {
+                    let mut other = name.clone();
+                    other[at] ^= flip;
+                    assert_ne!(digest(&other), d, "{len} {at} {flip:#x}");
+                }
+            }
+            let mut longer = name.clone();
+            longer.push(0);
+            assert_ne!(digest(&longer), d, "{len}");
         }
     }
 
