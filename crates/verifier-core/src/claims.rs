@@ -21,7 +21,7 @@ pub(crate) use check::{passes_cheap_checks, validate};
 pub use path::ClaimPath;
 #[cfg(feature = "fuzzing")]
 pub(crate) use payload::registered_differ;
-pub(crate) use payload::{Name, Payload, Skip, Val};
+pub(crate) use payload::{Payload, Val};
 pub(crate) use rule::ClaimRule;
 
 /// The verified claims of an access token: a JSON object with typed accessors.

@@ -226,10 +226,28 @@ impl<'a> Reader<'a> {
         if self.peek() != Some(b'{') {
             return self.fail("expected a JSON object");
         }
+        self.members(|r, name| {
+            seen.insert(name);
+            member(r, name)
+        })?;
+        self.ws();
+        if self.at != self.b.len() {
+            return self.fail("trailing characters");
+        }
+        Ok(seen.unsure)
+    }
+
+    /// At `{`: the object, calling `member` at each member's value, with its name, to read
+    /// or [`skip`](Self::skip) that value. Names may repeat (as `Value` allows in nested
+    /// objects, where the last one wins).
+    #[inline(always)]
+    pub(crate) fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>,
+    ) -> Result<()> {
         if !self.open(b'}')? {
             loop {
                 let name = self.name()?;
-                seen.insert(&name);
                 self.colon()?;
                 member(self, &name)?;
                 if !self.next(b'}')? {
@@ -237,11 +255,21 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        self.ws();
-        if self.at != self.b.len() {
-            return self.fail("trailing characters");
+        Ok(())
+    }
+
+    /// At an opening quote: the string's text, borrowed from the input unless it had
+    /// escapes.
+    pub(crate) fn text(&mut self) -> Result<Cow<'a, str>> {
+        let bytes = self.b;
+        match self.string()? {
+            // Always UTF-8: ASCII, or checked by `string_slow`.
+            Text::At(start, end) => match std::str::from_utf8(&bytes[start..end]) {
+                Ok(s) => Ok(Cow::Borrowed(s)),
+                Err(_) => self.fail("invalid UTF-8 in a string"),
+            },
+            Text::Owned(s) => Ok(Cow::Owned(s)),
         }
-        Ok(seen.unsure)
     }
 
     /// Reports `what` at the current offset.

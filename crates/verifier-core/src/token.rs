@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::alg::Algorithm;
 use crate::claims::Payload;
 use crate::error::{AuthError, ErrorCode};
-use crate::json::{self, Reader, Text};
+use crate::json::{self, Reader};
 use crate::profile::{AccessTokenProfile, Typ};
 
 /// Header members that would let a token choose where its key comes from, or demand
@@ -233,19 +233,11 @@ fn parse_header(bytes: &[u8]) -> Result<Header<'_>, AuthError> {
 
 /// A header member's value, at its first byte.
 fn member<'a>(r: &mut Reader<'a>) -> json::Result<Member<'a>> {
-    if r.peek() != Some(b'"') {
-        r.skip_other()?;
-        return Ok(Member::Other);
+    if r.peek() == Some(b'"') {
+        return Ok(Member::Str(r.text()?));
     }
-    let bytes = r.b;
-    Ok(match r.string()? {
-        // Always UTF-8 (ASCII, or checked by the reader).
-        Text::At(start, end) => match std::str::from_utf8(&bytes[start..end]) {
-            Ok(s) => Member::Str(std::borrow::Cow::Borrowed(s)),
-            Err(_) => return r.fail("invalid UTF-8 in a string"),
-        },
-        Text::Owned(s) => Member::Str(std::borrow::Cow::Owned(s)),
-    })
+    r.skip_other()?;
+    Ok(Member::Other)
 }
 
 /// Step 3 by `serde_json` with visitors: what [`parse_header`] ran before the one-pass

@@ -5,11 +5,8 @@
 //! it ([`Payload::map`]): application rules, required scopes or permissions, or a caller
 //! reading [`Claims`](super::Claims) as a map.
 
-use std::borrow::Cow;
-use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, ErrorCode};
@@ -168,85 +165,6 @@ impl Clone for Payload {
     }
 }
 
-/// A member name, borrowed unless it had escapes.
-pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(V)
-    }
-}
-
-/// Any JSON value, parsed as `serde_json::Value` parses it (same strings, numbers and
-/// nesting), keeping nothing.
-#[derive(Clone, Copy)]
-pub(crate) struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_string<E: de::Error>(self, _: String) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        // Nested objects may repeat a name (as `Value` allows: the last one wins).
-        while access.next_key_seed(Skip)?.is_some() {
-            access.next_value_seed(Skip)?;
-        }
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        while access.next_element_seed(Skip)?.is_some() {}
-        Ok(())
-    }
-}
-
 /// Where the registered claims read by [`Payload::parse`] differ from the same claims
 /// read from the map parser's `map` (for the differential fuzz target): the claim's name
 /// and both readings.
@@ -300,8 +218,8 @@ pub(crate) fn registered_differ(payload: &Payload, map: &Map<String, Value>) -> 
 mod tests {
     use super::Payload;
 
-    /// The `str` reader after one UTF-8 check accepts exactly what the byte reader of the
-    /// map parser accepts, whatever the bytes in and around strings.
+    /// Step 7's reader (UTF-8 checked inside strings only) accepts exactly what the byte
+    /// reader of the map parser accepts, whatever the bytes in and around strings.
     #[test]
     fn utf8_acceptance_is_the_map_parsers() {
         let mut cases: Vec<Vec<u8>> = Vec::new();

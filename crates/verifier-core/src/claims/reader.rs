@@ -71,21 +71,15 @@ impl Reader<'_> {
             return Ok((self.pick()?, None));
         }
         let (mut jkt, mut only_jkt) = (None, true);
-        if !self.open(b'}')? {
-            loop {
-                let name = self.name()?;
-                self.colon()?;
-                if *name == *b"jkt" {
-                    jkt = Some(self.pick()?);
-                } else {
-                    only_jkt = false;
-                    self.skip()?;
-                }
-                if !self.next(b'}')? {
-                    break;
-                }
+        self.members(|r, name| {
+            if name == b"jkt" {
+                jkt = Some(r.pick()?);
+            } else {
+                only_jkt = false;
+                r.skip()?;
             }
-        }
+            Ok(())
+        })?;
         let jkt = match (only_jkt, jkt) {
             (true, Some(Val::Str(span))) => Some(span),
             _ => None,

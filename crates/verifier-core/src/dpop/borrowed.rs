@@ -1,24 +1,22 @@
-//! One borrowed serde pass over a proof's header and payload: the members the checks read,
-//! nothing else kept, no map built.
+//! One borrowed pass over a proof's header and payload ([`json::Reader`]): the members the
+//! checks read, nothing else kept, no map built.
 //!
 //! This is the fast path of [`proof::parse_cached`](super::proof::parse_cached); the
 //! map-based [`proof::parse`](super::proof::parse) stays the reference. A pass here only
 //! ever answers "fine, these are the values" or "not sure" (`None`): every refusal, with
 //! its message, comes from the reference. So its acceptance must be within the
-//! reference's, which it is by construction: the top level refuses duplicate names (as
-//! `token::parse_object`), every value is parsed with `serde_json::Value`'s acceptance
-//! ([`Skip`]), nested objects keep the last of repeated names (as `Value`), and a member
-//! counts only when it has the exact JSON type the reference wants. The unit tests of
-//! `proof.rs` compare the two on hostile proofs.
+//! reference's, which it is by construction: the reader accepts exactly what
+//! `serde_json::Value` accepts, a top-level name that may be repeated is "not sure" (as
+//! `token::parse_object` refuses it), nested objects keep the last of repeated names (as
+//! `Value`), and a member counts only when it has the exact JSON type the reference
+//! wants. The unit tests of `proof.rs` and the `dpop_proof` fuzz target compare the two
+//! on hostile proofs.
 
 use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::proof::FORBIDDEN_HEADERS;
 use crate::alg::Algorithm;
-use crate::claims::{Name, Skip};
+use crate::json::{self, Reader};
 use crate::keys::PRIVATE_MEMBERS;
 
 /// A member's value, as far as the checks look at it.
@@ -44,110 +42,16 @@ impl Field<'_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Field<'de> {
-    type Value = Field<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Field<'de>, D::Error> {
-        deserializer.deserialize_any(FieldVisitor)
-    }
-}
-
-struct FieldVisitor;
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = Field<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Field<'de>, E> {
-        Ok(Field::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Field<'de>, E> {
-        Ok(Field::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Field<'de>, E> {
-        Ok(Field::Str(Cow::Owned(v)))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field<'de>, E> {
-        Ok(Field::Other)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Field<'de>, E> {
-        Ok(Field::Num(v as f64))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field<'de>, E> {
-        Ok(Field::Num(v as f64))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Field<'de>, E> {
-        Ok(Field::Num(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Field<'de>, E> {
-        Ok(Field::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Field<'de>, A::Error> {
-        Skip.visit_map(access)?;
-        Ok(Field::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Field<'de>, A::Error> {
-        Skip.visit_seq(access)?;
-        Ok(Field::Other)
-    }
-}
-
-/// Reads a top-level JSON object of `bytes` (nothing after it), refusing duplicate names
-/// (sorted once at the end), calling `member` for each name with the value still to read.
-fn top_level<'de, T>(
-    bytes: &'de [u8],
-    out: T,
-    member: fn(&mut T, &str) -> Option<Slot>,
-) -> Option<(T, Vec<Cow<'de, str>>)>
-where
-    T: Slots<'de>,
-{
-    struct Top<T> {
-        out: T,
-        member: fn(&mut T, &str) -> Option<Slot>,
-    }
-    impl<'de, T: Slots<'de>> Visitor<'de> for Top<T> {
-        type Value = (T, Vec<Cow<'de, str>>);
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
+/// A member's value, at its first byte.
+fn field<'de>(r: &mut Reader<'de>) -> json::Result<Field<'de>> {
+    Ok(match r.peek() {
+        Some(b'"') => Field::Str(r.text()?),
+        Some(b'-' | b'0'..=b'9') => Field::Num(r.number()?),
+        _ => {
+            r.skip_other()?;
+            Field::Other
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-            let Top { mut out, member } = self;
-            let mut names: Vec<Cow<'de, str>> = Vec::with_capacity(16);
-            while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
-                match member(&mut out, &name) {
-                    Some(Slot::Field(i)) => {
-                        *out.field(i) = access.next_value_seed(Field::Absent)?
-                    }
-                    Some(Slot::Jwk) => *out.jwk() = access.next_value_seed(JwkSeed)?,
-                    None => access.next_value_seed(Skip)?,
-                }
-                names.push(name);
-            }
-            names.sort_unstable();
-            if names.windows(2).any(|w| w[0] == w[1]) {
-                return Err(de::Error::custom("duplicate member name"));
-            }
-            Ok((out, names))
-        }
-    }
-    // One UTF-8 check, then a `str` reader (no check per string): the same acceptance
-    // as reading the bytes (see `Payload::parse`).
-    let mut de = serde_json::Deserializer::from_str(std::str::from_utf8(bytes).ok()?);
-    let parsed = de.deserialize_map(Top { out, member }).ok()?;
-    de.end().ok()?;
-    Some(parsed)
-}
-
-/// Where a member's value goes.
-enum Slot {
-    Field(usize),
-    Jwk,
-}
-
-trait Slots<'de> {
-    fn field(&mut self, i: usize) -> &mut Field<'de>;
-    fn jwk(&mut self) -> &mut JwkField<'de>;
+    })
 }
 
 /// The header's `jwk` member.
@@ -200,78 +104,24 @@ impl JwkParts<'_> {
     }
 }
 
-struct JwkSeed;
-
-impl<'de> DeserializeSeed<'de> for JwkSeed {
-    type Value = JwkField<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<JwkField<'de>, D::Error> {
-        deserializer.deserialize_any(self)
+/// The `jwk` member's value, at its first byte.
+fn jwk<'de>(r: &mut Reader<'de>) -> json::Result<JwkField<'de>> {
+    if r.peek() != Some(b'{') {
+        r.skip()?;
+        return Ok(JwkField::Other);
     }
-}
-
-impl<'de> Visitor<'de> for JwkSeed {
-    type Value = JwkField<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_string<E: de::Error>(self, _: String) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<JwkField<'de>, E> {
-        Ok(JwkField::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<JwkField<'de>, A::Error> {
-        Skip.visit_seq(access)?;
-        Ok(JwkField::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<JwkField<'de>, A::Error> {
-        // A nested object: repeated names allowed, the last one wins (as `Value`).
-        let mut parts = JwkParts::default();
-        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
-            if let Some(i) = JWK_MEMBERS.iter().position(|m| *m == name) {
-                parts.fields[i] = access.next_value_seed(Field::Absent)?;
-            } else {
-                parts.private |= PRIVATE_MEMBERS.contains(&&*name);
-                access.next_value_seed(Skip)?;
+    let mut parts = JwkParts::default();
+    r.members(|r, name| {
+        match JWK_MEMBERS.iter().position(|m| m.as_bytes() == name) {
+            Some(i) => parts.fields[i] = field(r)?,
+            None => {
+                parts.private |= PRIVATE_MEMBERS.iter().any(|m| m.as_bytes() == name);
+                r.skip()?;
             }
         }
-        Ok(JwkField::Object(parts))
-    }
-}
-
-/// What the checks read from a proof's header.
-#[derive(Debug, Default)]
-pub(crate) struct ProofHeader<'de> {
-    /// `typ`, `alg`.
-    fields: [Field<'de>; 2],
-    jwk: JwkField<'de>,
-}
-
-impl<'de> Slots<'de> for ProofHeader<'de> {
-    fn field(&mut self, i: usize) -> &mut Field<'de> {
-        &mut self.fields[i]
-    }
-    fn jwk(&mut self) -> &mut JwkField<'de> {
-        &mut self.jwk
-    }
+        Ok(())
+    })?;
+    Ok(JwkField::Object(parts))
 }
 
 /// D2-D3 and the shape of D4, when all is well: the proof's `alg` and its key's members.
@@ -281,41 +131,29 @@ pub(crate) fn header<'de>(
     dpop_algs: &[Algorithm],
     is_dpop_typ: fn(&str) -> bool,
 ) -> Option<(Algorithm, JwkParts<'de>)> {
-    let member = |_: &mut ProofHeader<'de>, name: &str| match name {
-        "typ" => Some(Slot::Field(0)),
-        "alg" => Some(Slot::Field(1)),
-        "jwk" => Some(Slot::Jwk),
-        _ => None,
-    };
-    let (h, names) = top_level(bytes, ProofHeader::default(), member)?;
-    if names.iter().any(|n| FORBIDDEN_HEADERS.contains(&&**n)) {
-        return None;
-    }
-    let [typ, alg] = &h.fields;
-    if !typ.str().is_some_and(is_dpop_typ) {
+    let (mut typ, mut alg, mut key) = (Field::Absent, Field::Absent, JwkField::Absent);
+    let mut forbidden = false;
+    let names_unsure = Reader::new(bytes)
+        .object(|r, name| {
+            match name {
+                b"typ" => typ = field(r)?,
+                b"alg" => alg = field(r)?,
+                b"jwk" => key = jwk(r)?,
+                name => {
+                    forbidden |= FORBIDDEN_HEADERS.iter().any(|f| f.as_bytes() == name);
+                    r.skip()?;
+                }
+            }
+            Ok(())
+        })
+        .ok()?;
+    if names_unsure || forbidden || !typ.str().is_some_and(is_dpop_typ) {
         return None;
     }
     let alg = Algorithm::from_name(alg.str()?).filter(|a| dpop_algs.contains(a))?;
-    match h.jwk {
+    match key {
         JwkField::Object(parts) if !parts.private => Some((alg, parts)),
         _ => None,
-    }
-}
-
-/// What the checks read from a proof's payload.
-#[derive(Debug, Default)]
-pub(crate) struct ProofClaims<'de> {
-    /// `jti htm htu iat ath nonce`.
-    fields: [Field<'de>; 6],
-    jwk: JwkField<'de>,
-}
-
-impl<'de> Slots<'de> for ProofClaims<'de> {
-    fn field(&mut self, i: usize) -> &mut Field<'de> {
-        &mut self.fields[i]
-    }
-    fn jwk(&mut self) -> &mut JwkField<'de> {
-        &mut self.jwk
     }
 }
 
@@ -329,6 +167,9 @@ pub(crate) struct Claims<'de> {
     pub(crate) nonce: Option<Cow<'de, str>>,
 }
 
+/// The payload members D6 reads, in the order of [`Claims`]' fields.
+const CLAIM_MEMBERS: [&[u8]; 6] = [b"jti", b"htm", b"htu", b"iat", b"ath", b"nonce"];
+
 /// D6 when all is well (`jti` of 1 to `max_jti` bytes, `htm` and `htu` strings, `iat` a
 /// finite number, `ath` and `nonce` absent or strings); `None` whenever the reference
 /// might refuse the payload.
@@ -340,14 +181,20 @@ pub(crate) fn claims(bytes: &[u8], max_jti: usize) -> Option<Claims<'_>> {
             _ => None,
         }
     }
-    let member = |_: &mut ProofClaims<'_>, name: &str| {
-        ["jti", "htm", "htu", "iat", "ath", "nonce"]
-            .iter()
-            .position(|m| *m == name)
-            .map(Slot::Field)
-    };
-    let (c, _) = top_level(bytes, ProofClaims::default(), member)?;
-    let [jti, htm, htu, iat, ath, nonce] = c.fields;
+    let mut fields: [Field<'_>; 6] = Default::default();
+    let names_unsure = Reader::new(bytes)
+        .object(|r, name| {
+            match CLAIM_MEMBERS.iter().position(|m| *m == name) {
+                Some(i) => fields[i] = field(r)?,
+                None => r.skip()?,
+            }
+            Ok(())
+        })
+        .ok()?;
+    if names_unsure {
+        return None;
+    }
+    let [jti, htm, htu, iat, ath, nonce] = fields;
     let (Field::Str(jti), Field::Str(htm), Field::Str(htu), Field::Num(iat)) = (jti, htm, htu, iat)
     else {
         return None;
