@@ -274,7 +274,7 @@ impl<'a> Reader<'a> {
 
     /// Reports `what` at the current offset.
     #[cold]
-    pub(crate) fn fail<T>(&self, what: &'static str) -> Result<T> {
+    fn fail<T>(&self, what: &'static str) -> Result<T> {
         Err(Box::new(JsonError::Syntax(what, self.at)))
     }
 
@@ -286,7 +286,7 @@ impl<'a> Reader<'a> {
 
     /// Skips whitespace.
     #[inline]
-    pub(crate) fn ws(&mut self) {
+    fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.at += 1;
         }
@@ -294,7 +294,7 @@ impl<'a> Reader<'a> {
 
     /// Skips whitespace, a `:` and whitespace.
     #[inline]
-    pub(crate) fn colon(&mut self) -> Result<()> {
+    fn colon(&mut self) -> Result<()> {
         self.ws();
         if self.peek() != Some(b':') {
             return self.fail("expected `:`");
@@ -344,7 +344,7 @@ impl<'a> Reader<'a> {
 
     /// At a member name's opening quote (anything else is refused).
     #[inline(always)]
-    pub(crate) fn name(&mut self) -> Result<Cow<'a, [u8]>> {
+    fn name(&mut self) -> Result<Cow<'a, [u8]>> {
         if self.peek() != Some(b'"') {
             return self.fail("expected a member name");
         }
